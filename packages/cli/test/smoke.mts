@@ -1,0 +1,20 @@
+import { createBerth } from '@berth/core';
+import { dirModule } from '@berth/storage-dir';
+import { overlayModule } from '@berth/storage-overlay';
+const lxcpath = '/tmp/berth-smoke';
+const { berth, events } = await createBerth({ modules: [dirModule, overlayModule], lxcpath });
+events.on('warning', (m) => console.log('warn', m));
+let t = Date.now();
+console.log(await berth.create({ name: 'base', source: { kind: 'template', template: 'busybox', args: [] } }), Date.now() - t);
+t = Date.now();
+console.log(await berth.copy({ source: 'base', targets: ['full'] }), Date.now() - t);
+t = Date.now();
+console.log(JSON.stringify(await berth.copy({ source: 'base', targets: ['c1', 'c2'], snapshot: true })), Date.now() - t);
+console.log(await berth.snapshot('full', { comment: 'hi' }));
+console.log(await berth.snapshot('c1'));
+console.log(await berth.listSnapshots('c1'));
+try { await berth.destroy('base'); } catch (e) { console.log('refused:', (e as Error).message); }
+console.log(await berth.restoreSnapshot('c1', 'snap0'));
+console.log(await berth.restoreSnapshot('full', 'snap0', 'fromsnap'));
+console.log(await berth.rename('fromsnap', 'renamed'));
+console.log(await berth.list());

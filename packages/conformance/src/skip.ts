@@ -1,0 +1,11 @@
+/**
+ * Skips the current test (or, from a hook, the whole suite) and records why, so the
+ * run's report says what was skipped and for what reason. A skip is only honest when
+ * the host truly lacks something (a kernel feature); a missing package is a setup bug.
+ */
+export function skipBecause(context: Mocha.Context, reason: string): never {
+  const runnable = context.currentTest ?? context.test;
+  const target = (runnable?.type === 'hook' ? runnable.parent : runnable) as unknown as { berthSkipReason?: string } | undefined;
+  if (target) target.berthSkipReason = reason;
+  context.skip();
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, mkdir, open, readFile, rename, rm, rmdir, stat, lstat } from 'node:fs/promises';
+import { dirname, basename, join, resolve, sep } from 'node:path';
+import { inject, injectable } from 'tsyringe';
+import { BerthError, errnoCode } from '../errors.js';
+import { COMMAND_RUNNER, DryRunRunner, type CommandRunner } from './runner.js';
+import { mountsUnder } from './mounts.js';
+
+/**
+ * The host filesystem changes berth makes itself (not through a command). Each one is
+ * recorded instead of done in dry-run mode, so a dry run changes nothing.
+ */
+@injectable()
+export class HostFs {
+  constructor(@inject(COMMAND_RUNNER) private readonly runner: CommandRunner) {}
+
+  get dryRun(): boolean {
+    return this.runner.dryRun;
+  }
+
+  private planned(step: string): boolean {
+    if (!this.runner.dryRun) return false;
+    if (this.runner instanceof DryRunRunner) this.runner.note(step);
+    return true;
+  }
+
+  async mkdir(path: string, mode = 0o755): Promise<void> {
+    if (this.planned(`mkdir -m ${mode.toString(8)} ${path}`)) return;
+    await mkdir(path, { mode });
+    await chmod(path, mode); // umask must not narrow what LXC expects
+  }
+
+  async mkdirp(path: string, mode = 0o755): Promise<void> {
+    if (this.planned(`mkdir -p ${path}`)) return;
+    await mkdir(path, { recursive: true, mode });
+  }
+
+  /** Writes through a temporary file and a rename, so readers never see half a file. */
+  async writeFileAtomic(path: string, data: string, mode = 0o640): Promise<void> {
+    if (this.planned(`write ${path}`)) return;
+    const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+    const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    try {
+      await handle.writeFile(data);
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(temporary, path);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    if (this.planned(`mv ${from} ${to}`)) return;
+    await rename(from, to);
+  }
+
+  async removeFile(path: string): Promise<void> {
+    if (this.planned(`rm -f ${path}`)) return;
+    await rm(path, { force: true });
+  }
+
+  async removeEmptyDir(path: string): Promise<void> {
+    if (this.planned(`rmdir ${path}`)) return;
+    try {
+      await rmdir(path);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    }
+  }
+
+  /**
+   * `rm -rf`, refusing when anything is mounted below the tree: removing through a
+   * mount would delete what another filesystem holds. Symlinks are removed, never
+   * followed (Node's rm does not follow them).
+   */
+  async removeTree(path: string): Promise<void> {
+    const mounted = await mountsUnder(resolve(path));
+    if (mounted.length > 0) {
+      throw new BerthError('InUse', `refusing to remove ${path}: ${mounted[0]!.mountpoint} is mounted`);
+    }
+    if (this.planned(`rm -rf ${path}`)) return;
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+export const HOST_FS = Symbol.for('berth.HostFs');
+
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return false;
+    throw error;
+  }
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** True when `child` is `parent` or lies below it (lexically, after resolving `..`). */
+export function isInside(parent: string, child: string): boolean {
+  const p = resolve(parent);
+  const c = resolve(child);
+  return c === p || c.startsWith(p.endsWith(sep) ? p : p + sep);
+}

@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+
+export * from './errors.js';
+export * from './events.js';
+export * from './contracts/storage.js';
+export * from './contracts/network.js';
+export * from './contracts/module.js';
+export * from './host/runner.js';
+export * from './host/fs.js';
+export * from './host/mounts.js';
+export * from './host/lock.js';
+export * as hostCli from './host/host-cli.js';
+export * from './lxc/config.js';
+export * from './lxc/rootfs.js';
+export * from './lxc/names.js';
+export * from './lxc/layout.js';
+export * from './lxc/system.js';
+export * from './ops/journal.js';
+export { copyTree, countEntries, withRootfs } from './ops/access.js';
+export { completeHwaddr, LXC_MAC_PREFIX } from './ops/clone-config.js';
+export * from './registry.js';
+export * from './plugins.js';
+export * from './berth.js';
+export * from './compose.js';
