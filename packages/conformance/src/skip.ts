@@ -8,4 +8,5 @@ export function skipBecause(context: Mocha.Context, reason: string): never {
   const target = (runnable?.type === 'hook' ? runnable.parent : runnable) as unknown as { berthSkipReason?: string } | undefined;
   if (target) target.berthSkipReason = reason;
   context.skip();
+  throw new Error('unreachable: mocha skip() throws');
 }

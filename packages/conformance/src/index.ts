@@ -1,0 +1,1 @@
+export { skipBecause } from './skip.js';
