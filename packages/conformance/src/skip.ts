@@ -5,7 +5,8 @@
  */
 export function skipBecause(context: Mocha.Context, reason: string): never {
   const runnable = context.currentTest ?? context.test;
-  const target = (runnable?.type === 'hook' ? runnable.parent : runnable) as unknown as { berthSkipReason?: string } | undefined;
+  const isHook = (runnable as { type?: string } | undefined)?.type === 'hook';
+  const target = (isHook ? runnable?.parent : runnable) as unknown as { berthSkipReason?: string } | undefined;
   if (target) target.berthSkipReason = reason;
   context.skip();
   throw new Error('unreachable: mocha skip() throws');
