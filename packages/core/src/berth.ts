@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import {
+  canNativeCopy,
   canRename,
   canSnapshot,
   hasDirectAccess,
@@ -347,6 +348,11 @@ export class Berth {
         rootfs = result.rootfs;
         dependency = result.dependency;
         await op.onUndo({ do: 'destroyVolume', volume: { ...target, rootfs } });
+      } else if (canNativeCopy(driver) && source.rootfs.type === driver.type) {
+        // The driver copies its own volumes faster (a same-filesystem btrfs snapshot,
+        // a reflinked image); it registers the undo of each step itself.
+        rootfs = await driver.copy(source, target, options, op);
+        await op.onUndo({ do: 'destroyVolume', volume: { ...target, rootfs } });
       } else {
         if (isSized(driver) && isSized(sourceDriver)) {
           // Keep the source's size and filesystem unless the caller chose others.
@@ -436,6 +442,7 @@ export class Berth {
     const snap = snapshotRef(parent, snapName);
     const target = newName === undefined ? parent : this.ref(newName);
     await this.ensureRecovered();
+    if (newName === undefined) await this.refuseIfRunning(parent, 'restore a snapshot over');
     const lockList = newName === undefined ? [{ ref: parent, mode: 'exclusive' as const }] : [{ ref: parent, mode: 'shared' as const }, { ref: target, mode: 'exclusive' as const }];
     return this.withLocks(lockList, async () => {
       await this.requireContainer(parent);
@@ -474,8 +481,11 @@ export class Berth {
         await op.onUndo({ do: 'rename', from: paths.snapsDir(parent), to: asideSnaps });
         await this.fs.rename(asideSnaps, paths.snapsDir(parent));
         await this.rewriteSnapshotPaths(aside, parent, op);
-        // Committed: what follows only removes the old rootfs.
+        // Committed. What is left only removes the old rootfs: registered as the undo so
+        // that a crash from here on is finished by recovery instead of undone.
         await op.forgetSince(0);
+        await op.onUndo({ do: 'removeTree', path: aside.dir });
+        await op.onUndo({ do: 'destroyVolume', volume: asideVolume });
         await currentDriver.destroy(asideVolume, op);
         await this.fs.removeTree(aside.dir);
         return this.summary(parent);
@@ -496,7 +506,9 @@ export class Berth {
         if (dependents.length > 0) throw new BerthError('FailedPrecondition', `snapshot ${ref.name} of ${name} is the base of ${describeRecords(dependents)}`);
       }
       for (const ref of refs) {
-        await this.operations.run('snapshot-delete', subjectOf(ref), (op) => this.destroyContainerStorage(ref, op), {
+        // Journalled under the container, not the snapshot: a snapshot's "lxcpath" is
+        // `snaps/`, where a journal would block its removal and `recover` never looks.
+        await this.operations.run('snapshot-delete', subjectOf(parent), (op) => this.destroyContainerStorage(ref, op), {
           recovery: 'rollforward',
           resume: { op: 'destroy', lxcpath: ref.lxcpath, name: ref.name },
         });
@@ -516,6 +528,7 @@ export class Berth {
   async destroy(name: string, options: DestroyOptions = {}): Promise<void> {
     const target = this.ref(name);
     await this.ensureRecovered();
+    await this.refuseIfRunning(target, 'destroy');
     await this.withLocks([{ ref: target, mode: 'exclusive' }], async () => {
       await this.requireContainer(target);
       const dependents = await this.liveRecords(paths.dependents(target));
@@ -571,6 +584,7 @@ export class Berth {
     const to = this.ref(newName);
     if (name === newName) throw new BerthError('InvalidArgument', 'the new name is the old one');
     await this.ensureRecovered();
+    await this.refuseIfRunning(from, 'rename');
     return this.withLocks([{ ref: from, mode: 'exclusive' }, { ref: to, mode: 'exclusive' }], async () => {
       const volume = await this.loadVolume(from);
       if (await pathExists(to.dir)) throw new BerthError('AlreadyExists', `container ${newName} already exists`);
@@ -789,6 +803,22 @@ export class Berth {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * LXC will not change the storage of a running container, nor will berth. A running
+   * container's monitor listens on the abstract socket `@<lxcpath>/<name>/command`, seen
+   * in `/proc/net/unix` (of this network namespace, as `lxc-info` would see it too).
+   * Reading it needs no process and, unlike `lxc-info`, does not wait for the
+   * container lock.
+   */
+  private async refuseIfRunning(ref: ContainerRef, action: string): Promise<void> {
+    const sockets = await readTextIfExists('/proc/net/unix');
+    if (sockets === undefined) return;
+    const name = `@${ref.lxcpath}/${ref.name}/command`;
+    if (sockets.split('\n').some((line) => line.endsWith(` ${name}`))) {
+      throw new BerthError('InUse', `cannot ${action} ${ref.name}: it is running; stop it first`);
+    }
+  }
 
   private wantsProgress(): boolean {
     return this.events.listenerCount('operation:progressed') > 0;

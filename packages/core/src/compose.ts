@@ -2,8 +2,6 @@ import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { Berth, BERTH_SETTINGS, type BerthSettings } from './berth.js';
 import type { BerthModule } from './contracts/module.js';
-import { NETWORK_DRIVER } from './contracts/network.js';
-import { STORAGE_DRIVER } from './contracts/storage.js';
 import { BerthEventEmitter, EVENTS } from './events.js';
 import { HOST_FS, HostFs } from './host/fs.js';
 import { LOCK_MANAGER, LockManager } from './host/lock.js';
@@ -29,6 +27,11 @@ export interface CreateBerthOptions {
   readonly pluginFailures?: readonly PluginFailure[];
   /** A parent container; a child is made from it (default: tsyringe's root, untouched). */
   readonly parent?: DependencyContainer;
+  /**
+   * Called after the core services and the modules are registered, before anything is
+   * resolved: tests override a service here (`HOST_FS`, `COMMAND_RUNNER`).
+   */
+  readonly configure?: (container: DependencyContainer) => void;
 }
 
 export interface BerthInstance {
@@ -62,11 +65,11 @@ export async function createBerth(options: CreateBerthOptions): Promise<BerthIns
   container.register(HOST_FS, { useClass: HostFs });
   container.register(LOADED_MODULES, { useValue: { modules: options.modules, failures: options.pluginFailures ?? [] } });
   for (const module of options.modules) module.register(container);
-  const hasStorage = container.isRegistered(STORAGE_DRIVER);
-  const hasNetwork = container.isRegistered(NETWORK_DRIVER);
+  options.configure?.(container);
+  // No placeholder for a driver token nobody registered: the registry's optional
+  // @injectAll gives [] then, whereas a `useValue: []` registration is collected as one
+  // driver (`[[]]`).
   container.register(DriverRegistry, { useClass: DriverRegistry });
-  if (!hasStorage) container.register(STORAGE_DRIVER, { useValue: [] });
-  if (!hasNetwork) container.register(NETWORK_DRIVER, { useValue: [] });
   const berth = container.resolve(Berth);
   return { berth, container, runner, events };
 }

@@ -18,6 +18,7 @@ export * from './lxc/system.js';
 export * from './ops/journal.js';
 export { copyTree, countEntries, withRootfs } from './ops/access.js';
 export { completeHwaddr, LXC_MAC_PREFIX } from './ops/clone-config.js';
+export * from './sizes.js';
 export * from './registry.js';
 export * from './plugins.js';
 export * from './berth.js';

@@ -39,6 +39,8 @@ interface LockState {
   holders: number;
   mode: LockMode | undefined;
   waiters: Waiter[];
+  /** The first holder's taking of the OS lock; holders that join it (shared) wait for it too. */
+  osLocking: Promise<void> | undefined;
 }
 
 const POLL_MIN_MS = 5;
@@ -61,9 +63,13 @@ export class LockManager {
   async acquire(path: string, options: AcquireOptions = {}): Promise<LockHandle> {
     const mode = options.mode ?? 'exclusive';
     const state = this.stateFor(path);
-    await this.enterInProcess(state, mode);
+    await this.enterInProcess(state, mode, path, options);
     try {
-      if (state.holders === 1) await this.takeOsLock(path, state, mode, options);
+      state.osLocking ??= this.takeOsLock(path, state, mode, options).catch((error: unknown) => {
+        state.osLocking = undefined;
+        throw error;
+      });
+      await state.osLocking;
     } catch (error) {
       this.leaveInProcess(state);
       throw error;
@@ -75,7 +81,11 @@ export class LockManager {
       release: async () => {
         if (released) return;
         released = true;
-        if (state.holders === 1) await this.dropOsLock(state);
+        if (state.holders === 1) {
+          // Newcomers queue while the OS lock is dropped (closing the fd would drop theirs).
+          state.mode = 'exclusive';
+          await this.dropOsLock(state);
+        }
         this.leaveInProcess(state);
         if (state.holders === 0 && state.waiters.length === 0) this.states.delete(path);
       },
@@ -95,20 +105,36 @@ export class LockManager {
   private stateFor(path: string): LockState {
     let state = this.states.get(path);
     if (!state) {
-      state = { handle: undefined, osMode: undefined, holders: 0, mode: undefined, waiters: [] };
+      state = { handle: undefined, osMode: undefined, holders: 0, mode: undefined, waiters: [], osLocking: undefined };
       this.states.set(path, state);
     }
     return state;
   }
 
-  private enterInProcess(state: LockState, mode: LockMode): Promise<void> {
+  private enterInProcess(state: LockState, mode: LockMode, path: string, options: AcquireOptions): Promise<void> {
     const compatible = state.holders === 0 || (mode === 'shared' && state.mode === 'shared' && state.waiters.length === 0);
     if (compatible) {
       state.holders++;
       state.mode = mode;
       return Promise.resolve();
     }
-    return new Promise((grant) => state.waiters.push({ mode, grant }));
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        mode,
+        grant: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        const index = state.waiters.indexOf(waiter);
+        if (index < 0) return;
+        state.waiters.splice(index, 1);
+        reject(new BerthError('InUse', `${options.what ?? path} is locked by another operation of this process (waited ${Math.round(timeoutMs / 1000)} s)`));
+      }, timeoutMs);
+      state.waiters.push(waiter);
+    });
   }
 
   private leaveInProcess(state: LockState): void {
@@ -166,6 +192,7 @@ export class LockManager {
     const handle = state.handle;
     state.handle = undefined;
     state.osMode = undefined;
+    state.osLocking = undefined;
     if (!handle) return;
     try {
       await fcntlUnlock(handle.fd);

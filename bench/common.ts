@@ -1,0 +1,291 @@
+/** Shared helpers of the berth benchmarks: commands, loop-mounted host filesystems, containers, cleanup. */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { lstat, mkdir, open, readdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// ------------------------------------------------------------------ module loading
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI_BIN = join(REPO, 'packages/cli/dist/bin.js');
+// bench/ is no workspace package: resolve dependencies the way the packages do.
+export const fromCore = createRequire(join(REPO, 'packages/core/package.json'));
+export const fromCli = createRequire(join(REPO, 'packages/cli/package.json'));
+
+export async function importFrom(req: NodeRequire, spec: string): Promise<any> {
+  return import(pathToFileURL(req.resolve(spec)).href);
+}
+
+export type Execa = (file: string, args: readonly string[], options?: Record<string, unknown>) => Promise<{ stdout: string; stderr: string; exitCode?: number }>;
+export const { execa } = (await importFrom(fromCore, 'execa')) as { execa: Execa };
+
+// ------------------------------------------------------------------ helpers
+
+export const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+/** Set on SIGINT/SIGTERM: no new command starts, except the cleanups' own. */
+const inCleanup = new AsyncLocalStorage<boolean>();
+export const state = { aborted: false };
+
+export async function run(argv: readonly string[], options: Record<string, unknown> = {}) {
+  if (state.aborted && !inCleanup.getStore()) throw new Error('interrupted');
+  const [file, ...rest] = argv;
+  return execa(file!, rest, { stdin: 'ignore', ...options });
+}
+
+/** This process's own children (ours, and those berth's runner started in-process). */
+function childPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/** On a signal: stop starting commands, end the children we started, then clean up. */
+export async function abortAndCleanUp(): Promise<void> {
+  state.aborted = true;
+  const deadline = performance.now() + 10_000;
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    for (const pid of childPids()) {
+      try { process.kill(pid, signal); } catch { /* gone */ }
+    }
+    while (childPids().length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (!childPids().length) break;
+  }
+  await runCleanups();
+}
+
+export async function dropCaches(): Promise<void> {
+  await run(['sync']);
+  await writeFile('/proc/sys/vm/drop_caches', '3');
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { seconds: (performance.now() - t0) / 1000, value };
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export const fmt = (s: number | undefined) => (s === undefined || Number.isNaN(s) ? '-' : s < 10 ? s.toFixed(3) : s.toFixed(2));
+export const fmtRatio = (r: number | undefined) => (r === undefined || !Number.isFinite(r) ? '-' : `${r.toFixed(2)}x`);
+
+export interface TreeStats { entries: number; files: number; dirs: number; symlinks: number; hardlinked: number; bytes: number }
+
+/** `skip`: paths relative to root left out (a clone's etc/hostname holds its new name). */
+export async function treeStats(root: string, skip: readonly string[] = []): Promise<TreeStats> {
+  const skipped = new Set(skip.map((p) => join(root, p)));
+  const stats: TreeStats = { entries: 0, files: 0, dirs: 0, symlinks: 0, hardlinked: 0, bytes: 0 };
+  const stack = [root];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    for (const name of await readdir(dir)) {
+      const path = join(dir, name);
+      if (skipped.has(path)) continue;
+      const st = await lstat(path);
+      stats.entries++;
+      if (st.isDirectory()) { stats.dirs++; stack.push(path); }
+      else if (st.isSymbolicLink()) stats.symlinks++;
+      else if (st.isFile()) { stats.files++; stats.bytes += st.size; if (st.nlink > 1) stats.hardlinked++; }
+    }
+  }
+  return stats;
+}
+
+export async function usedBytes(path: string): Promise<number> {
+  const s = await statfs(path);
+  return (s.blocks - s.bfree) * s.bsize;
+}
+
+export async function toolVersion(argv: string[]): Promise<string> {
+  try {
+    const r = await run(argv, { reject: false, all: true });
+    return (r.stdout || r.stderr).split('\n')[0]!.trim();
+  } catch {
+    return 'unavailable';
+  }
+}
+
+// ------------------------------------------------------------------ cleanup stack
+
+export const cleanups: { what: string; fn: () => Promise<void> }[] = [];
+export function onCleanup(what: string, fn: () => Promise<void>) {
+  cleanups.push({ what, fn });
+}
+let cleanupChain: Promise<void> = Promise.resolve();
+
+/** Runs (LIFO) the cleanups registered after `downTo`; concurrent callers are serialised. */
+export function runCleanups(downTo = 0): Promise<void> {
+  const next = cleanupChain.then(async () => {
+    while (cleanups.length > downTo) {
+      const { what, fn } = cleanups.pop()!;
+      try {
+        await inCleanup.run(true, fn);
+      } catch (error) {
+        log(`cleanup ${what} failed: ${(error as Error).message}`);
+      }
+    }
+  });
+  cleanupChain = next.catch(() => {});
+  return next;
+}
+
+export async function umountAllUnder(prefix: string): Promise<void> {
+  // Deepest first; lazily if busy.
+  for (let pass = 0; pass < 3; pass++) {
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n').map((l) => l.split(' ')[1]?.replace(/\\040/g, ' ')).filter((m): m is string => !!m && (m === prefix || m.startsWith(`${prefix}/`)))
+      .sort((a, b) => b.length - a.length);
+    if (!mounts.length) return;
+    for (const m of mounts) {
+      const r = await run(['umount', m], { reject: false });
+      if (r.exitCode !== 0) await run(['umount', '-l', m], { reject: false });
+    }
+  }
+}
+
+// ------------------------------------------------------------------ host filesystems
+
+export interface HostFsSetup { fs: string; image: string; device: string; mnt: string; lxcpath: string; plain: string }
+
+export async function setupHostFs(fsType: string, workdir: string, size: number): Promise<HostFsSetup> {
+  const image = join(workdir, `${fsType}.img`);
+  const mnt = join(workdir, fsType);
+  await mkdir(mnt, { recursive: true });
+  const handle = await open(image, 'w');
+  onCleanup(`rm ${image}`, () => rm(image, { force: true }));
+  await handle.truncate(size); // sparse
+  await handle.close();
+  const device = (await run(['losetup', '--find', '--show', '--direct-io=on', image])).stdout.trim();
+  onCleanup(`losetup -d ${device}`, async () => {
+    await run(['losetup', '-d', device], { reject: false });
+    // After a lazy umount the device detaches (autoclear) only once the fs is released.
+    for (let i = 0; i < 100; i++) {
+      if (!(await run(['losetup', '-j', image])).stdout.trim()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${device} is still attached to ${image}`);
+  });
+  const mkfs: Record<string, string[]> = {
+    // No lazy init: a background ext4lazyinit thread would write during the timings.
+    ext4: ['mkfs.ext4', '-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0', device],
+    btrfs: ['mkfs.btrfs', '-q', '-f', device],
+    xfs: ['mkfs.xfs', '-q', '-f', '-m', 'reflink=1', device],
+  };
+  await run(mkfs[fsType]!);
+  await run(['mount', '-t', fsType, device, mnt]);
+  onCleanup(`umount ${mnt}`, () => umountAllUnder(mnt));
+  const lxcpath = join(mnt, 'lxc');
+  const plain = join(mnt, 'plain');
+  await mkdir(lxcpath, { mode: 0o755 });
+  await mkdir(plain, { mode: 0o755 });
+  // berth's and LXC's per-container locks for this lxcpath live under /run/lxc/lock.
+  onCleanup(`lock dirs of ${lxcpath}`, async () => {
+    for (const root of ['/run/lxc/lock']) await rm(join(root, lxcpath), { recursive: true, force: true });
+  });
+  return { fs: fsType, image, device, mnt, lxcpath, plain };
+}
+
+/** A dir container `base` as lxc-create would leave it (untimed). */
+export async function makeBase(host: HostFsSetup, rootfs: string): Promise<string> {
+  const dir = join(host.lxcpath, 'base');
+  await mkdir(dir, { mode: 0o770 });
+  const baseRootfs = join(dir, 'rootfs');
+  await run(['cp', '-a', '--no-target-directory', rootfs, baseRootfs]);
+  await writeFile(join(baseRootfs, 'etc/hostname'), 'base\n');
+  const config = [
+    '# Distribution configuration (made by bench/copy.ts like lxc-create -t download)',
+    'lxc.arch = linux64',
+    '',
+    '# Container specific configuration',
+    'lxc.net.0.type = veth',
+    'lxc.net.0.link = lxcbr0',
+    'lxc.net.0.flags = up',
+    'lxc.net.0.hwaddr = 00:16:3e:12:34:56',
+    'lxc.apparmor.profile = generated',
+    'lxc.apparmor.allow_nesting = 1',
+    `lxc.rootfs.path = dir:${baseRootfs}`,
+    'lxc.uts.name = base',
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'config'), config, { mode: 0o640 });
+  return baseRootfs;
+}
+
+/** Removes a container directory (and any stale record in base's lxc_snapshots). */
+export async function removeContainer(host: HostFsSetup, name: string): Promise<void> {
+  const dir = join(host.lxcpath, name);
+  await umountAllUnder(dir);
+  await rm(dir, { recursive: true, force: true });
+}
+
+export async function resetBaseRecords(host: HostFsSetup): Promise<void> {
+  await rm(join(host.lxcpath, 'base', 'lxc_snapshots'), { force: true });
+}
+
+// ------------------------------------------------------------------ berth (library)
+
+export interface CommandTiming { cmd: string; seconds: number }
+
+export interface BerthLib {
+  berth: { copy(req: { source: string; targets: string[]; snapshot?: boolean }): Promise<{ name: string; ok: boolean; error?: Error }[]> };
+  commands: CommandTiming[];
+}
+
+export async function makeBerthLib(lxcpath: string): Promise<BerthLib> {
+  const core = await importFrom(fromCli, '@berth/core');
+  const { dirModule } = await importFrom(fromCli, '@berth/storage-dir');
+  const { overlayModule } = await importFrom(fromCli, '@berth/storage-overlay');
+  const commands: CommandTiming[] = [];
+  const real = new core.ExecaRunner();
+  // Same runner berth uses by default, wrapped to time each external command.
+  const runner = {
+    dryRun: false,
+    async run(argv: readonly string[], options?: unknown) {
+      const t0 = performance.now();
+      try {
+        return await real.run(argv, options);
+      } finally {
+        commands.push({ cmd: argv.slice(0, 2).join(' '), seconds: (performance.now() - t0) / 1000 });
+      }
+    },
+    which: (tool: string) => real.which(tool),
+  };
+  const instance = await core.createBerth({ modules: [dirModule, overlayModule], lxcpath, runner });
+  return { berth: instance.berth, commands };
+}
+
+export async function berthLibCopy(lib: BerthLib, source: string, targets: string[], snapshot: boolean): Promise<void> {
+  const outcomes = await lib.berth.copy({ source, targets, snapshot });
+  const failed = outcomes.filter((o) => !o.ok);
+  if (failed.length) throw new Error(`berth copy failed for ${failed.length} target(s): ${failed[0]!.error?.message}`);
+}
+
+
+export async function checkClean(workdir: string): Promise<string[]> {
+  const left: string[] = [];
+  const loops = (await run(['losetup', '-a'])).stdout.split('\n').filter((l) => l.includes(workdir));
+  if (loops.length) left.push(`loop devices: ${loops.join(', ')}`);
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(workdir));
+  if (mounts.length) left.push(`mounts: ${mounts.join(', ')}`);
+  if (existsSync(workdir)) left.push(`directory ${workdir}`);
+  if (existsSync(join('/run/lxc/lock', workdir))) left.push(`lock directory /run/lxc/lock${workdir}`);
+  return left;
+}
+

@@ -1,0 +1,9 @@
+import type { BerthModule } from '@berth/core';
+import { dirModule } from '@berth/storage-dir';
+import { overlayModule } from '@berth/storage-overlay';
+
+/**
+ * The drivers the `berth` binary ships, in one explicit list: nothing registers itself
+ * by being imported. Third-party drivers come from the plugin config file instead.
+ */
+export const builtinModules: readonly BerthModule[] = [dirModule, overlayModule];

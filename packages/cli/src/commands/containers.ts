@@ -1,0 +1,136 @@
+import type { Command } from 'commander';
+import type { ContainerInfo } from '@berth/core';
+import { checkNames } from '../arguments.js';
+import { containerInfoJson, containerJson } from '../json.js';
+import { listOrDash, renderTable } from '../output.js';
+import { formatBytes } from '../sizes.js';
+import type { CommandContext } from './context.js';
+
+export function registerContainerCommands(program: Command, context: CommandContext): void {
+  program
+    .command('destroy')
+    .summary("destroy a container")
+    .description('destroy a container; refused while other containers depend on it')
+    .argument('<name>', 'the container')
+    .option('-s, --with-snapshots', 'destroy its snapshots too (refused if one is the base of a clone)')
+    .action(async (name: string, flags: { withSnapshots?: boolean }, command: Command) => {
+      const session = context.session(command);
+      checkNames(name);
+      await session.perform(
+        (berth) => berth.destroy(name, { withSnapshots: flags.withSnapshots ?? false }),
+        () => ({ json: { destroyed: name }, lines: [`destroyed ${name}`] }),
+      );
+    });
+
+  program
+    .command('rename')
+    .summary("rename a container")
+    .description('rename a container (its directory, config, hostname and snapshots)')
+    .argument('<name>', 'the container')
+    .argument('<newname>', 'its new name')
+    .action(async (name: string, newName: string, _flags: unknown, command: Command) => {
+      const session = context.session(command);
+      checkNames(name, newName);
+      await session.perform(
+        (berth) => berth.rename(name, newName),
+        (summary) => ({ json: containerJson(summary), lines: [`renamed ${name} to ${newName}`] }),
+      );
+    });
+
+  program
+    .command('ls')
+    .summary("list containers")
+    .alias('list')
+    .description('list the containers in the lxcpath')
+    .action(async (_flags: unknown, command: Command) => {
+      const session = context.session(command);
+      const containers = await (await session.berth()).list();
+      session.output.result(containers.map(containerJson), () =>
+        containers.length === 0
+          ? []
+          : renderTable(
+              ['NAME', 'BACKEND', 'SNAPSHOTS', 'DEPENDS-ON', 'DEPENDENTS'],
+              containers.map((c) => [
+                c.partial ? `${c.name} (partial)` : c.name,
+                c.backend,
+                String(c.snapshots),
+                listOrDash(c.dependsOn),
+                listOrDash(c.dependents),
+              ]),
+            ),
+      );
+    });
+
+  program
+    .command('info')
+    .summary("show a container's storage details")
+    .description("show a container's storage: backend, rootfs, snapshots, dependencies, usage")
+    .argument('<name>', 'the container')
+    .action(async (name: string, _flags: unknown, command: Command) => {
+      const session = context.session(command);
+      checkNames(name);
+      const berth = await session.berth();
+      if (!(await berth.exists(name))) {
+        // info() alone would describe what little is there; a missing container is an error.
+        await berth.loadVolume(berth.ref(name));
+      }
+      const info = await berth.info(name);
+      session.output.result(containerInfoJson(info), () => infoLines(info));
+    });
+
+  program
+    .command('mount')
+    .summary("mount a container's rootfs")
+    .description("mount a container's rootfs (default: on <lxcpath>/<name>/rootfs) and print where")
+    .argument('<name>', 'the container')
+    .argument('[mountpoint]', 'an existing directory to mount it on')
+    .action(async (name: string, mountpoint: string | undefined, _flags: unknown, command: Command) => {
+      const session = context.session(command);
+      checkNames(name);
+      const path = await session.perform(
+        (berth) => berth.mount(name, mountpoint),
+        (where) => ({ json: { name, mountpoint: where }, lines: [] }),
+      );
+      if (!session.options.dryRun && !session.output.json) session.output.result(null, [path]);
+    });
+
+  program
+    .command('umount')
+    .summary("unmount a container's rootfs")
+    .alias('unmount')
+    .description("unmount a container's rootfs")
+    .argument('<name>', 'the container')
+    .argument('[mountpoint]', 'where it is mounted (default: <lxcpath>/<name>/rootfs)')
+    .action(async (name: string, mountpoint: string | undefined, _flags: unknown, command: Command) => {
+      const session = context.session(command);
+      checkNames(name);
+      await session.perform(
+        (berth) => berth.unmount(name, mountpoint),
+        (where) => ({ json: { name, mountpoint: where }, lines: [`unmounted ${where}`] }),
+      );
+    });
+}
+
+function infoLines(info: ContainerInfo): string[] {
+  const rows: [string, string][] = [
+    ['name', info.partial ? `${info.name} (partial: creation was interrupted)` : info.name],
+    ['backend', info.backend],
+    ['rootfs', info.rootfs || '-'],
+    ['directory', info.dir],
+    ['config', info.config],
+    ['snapshots', String(info.snapshots)],
+    ['depends on', listOrDash(info.dependsOn)],
+    ['dependents', listOrDash(info.dependents)],
+  ];
+  if (info.usage) {
+    const { usedBytes, limitBytes, freeBytes, details } = info.usage;
+    rows.push(['used', formatBytes(usedBytes)]);
+    if (limitBytes !== undefined) rows.push(['limit', formatBytes(limitBytes)]);
+    if (freeBytes !== undefined) rows.push(['free', formatBytes(freeBytes)]);
+    for (const [key, value] of Object.entries(details ?? {})) rows.push([key, typeof value === 'number' ? formatBytes(value) : value]);
+  } else if (info.usageError) {
+    rows.push(['usage', `unknown (${info.usageError})`]);
+  }
+  const width = Math.max(...rows.map(([key]) => key.length)) + 1;
+  return rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value}`);
+}
