@@ -1,8 +1,7 @@
-import { BerthError, validateContainerName, type StorageOptions } from '@berth/core';
+import { BerthError, parseSize, validateContainerName, type StorageOptions } from '@berth/core';
 import { InvalidArgumentError } from 'commander';
-import { parseSize } from './sizes.js';
 
-/** Commander parser of `--fssize`: checks the format now (a usage error), passes the text on. */
+/** Commander parser of `--fssize`/`--size`: checks the format now (a usage error), passes the text on. */
 export function sizeArgument(value: string): string {
   try {
     parseSize(value);
@@ -34,15 +33,15 @@ export function usageError(message: string): BerthError {
  * The backend options of `create`/`copy`: the dedicated flags (only those given) plus
  * `-o KEY=VALUE` for the rest. The driver's strict schema judges them.
  */
-export function backendOptions(flags: { fssize?: string; fstype?: string; dir?: string; option?: Record<string, string> }): StorageOptions {
+export function backendOptions(flags: { fssize?: string; fstype?: string; dir?: string; size?: string; option?: Record<string, string> }): StorageOptions {
   const options: Record<string, unknown> = {};
-  const dedicated = { fssize: flags.fssize, fstype: flags.fstype, dir: flags.dir };
+  const dedicated = { fssize: flags.fssize, fstype: flags.fstype, dir: flags.dir, size: flags.size };
   for (const [key, value] of Object.entries(dedicated)) {
     if (value !== undefined) options[key] = value;
   }
   for (const [key, value] of Object.entries(flags.option ?? {})) {
     if (key in options) throw usageError(`backend option ${key} is given both as --${key} and as -o ${key}=…`);
-    if (key === 'fssize') parseSize(value);
+    if (key === 'fssize' || key === 'size') parseSize(value);
     options[key] = value;
   }
   return options;

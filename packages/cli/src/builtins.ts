@@ -1,4 +1,5 @@
 import type { BerthModule } from '@berth/core';
+import { btrfsModule } from '@berth/storage-btrfs';
 import { dirModule } from '@berth/storage-dir';
 import { overlayModule } from '@berth/storage-overlay';
 
@@ -6,4 +7,4 @@ import { overlayModule } from '@berth/storage-overlay';
  * The drivers the `berth` binary ships, in one explicit list: nothing registers itself
  * by being imported. Third-party drivers come from the plugin config file instead.
  */
-export const builtinModules: readonly BerthModule[] = [dirModule, overlayModule];
+export const builtinModules: readonly BerthModule[] = [dirModule, overlayModule, btrfsModule];

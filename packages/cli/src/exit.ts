@@ -37,7 +37,7 @@ export function debugDetails(error: unknown): string[] {
     const { command, exitCode, stderr, timedOut } = error.command;
     lines.push(`command: ${formatArgv(command)}`);
     lines.push(`exit code: ${timedOut ? 'timed out' : (exitCode ?? 'did not run')}`);
-    if (stderr.trim()) lines.push('stderr:', ...stderr.trimEnd().split('\n').map((line) => `  ${line}`));
+    if (stderr.trim()) lines.push('stderr:', ...stderr.trimEnd().split('\n').map((line) => (line.trim() ? `  ${line}` : '')));
   }
   let current: unknown = error;
   let depth = 0;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { execa, type Result } from 'execa';
 import { skipBecause } from '@berth/conformance';
-import { parseSize } from '../src/sizes.js';
+import { parseSize } from '@berth/core';
 
 /**
  * The `berth` binary as a user runs it: the built `dist/bin.js` (build first with
@@ -447,6 +447,28 @@ describe('berth CLI', function () {
       await mkdir(source);
       const result = await ok(['-v', 'create', 'c1', '--from-dir', source]);
       expect(String(result.stderr)).to.match(/^\+ cp .*source/m);
+    });
+  });
+
+  describe('--quiet and --debug', function () {
+    it('--quiet drops confirmations but keeps errors', async function () {
+      const result = await ok(['-q', 'create', 'c1']);
+      expect(String(result.stdout)).to.equal('');
+      expectOneLineError(await berth(['-q', 'create', 'c1']), 1, /c1 already exists/);
+    });
+
+    it('--debug adds the failed command, its stderr and the stack', async function () {
+      const tarball = join(scratch, 'broken.tar.gz');
+      await writeFile(tarball, 'not a tarball\n');
+      const plain = await berth(['create', 'c1', '--tarball', tarball]);
+      expectOneLineError(plain, 1, /^berth: tar exited with \d+/);
+      const debug = await berth(['--debug', 'create', 'c1', '--tarball', tarball]);
+      expect(debug.exitCode).to.equal(1);
+      expect(String(debug.stderr)).to.match(/^command: tar --extract --file /m);
+      expect(String(debug.stderr)).to.match(/^exit code: \d+$/m);
+      expect(String(debug.stderr)).to.match(/^BerthError: tar exited/m);
+      expect(String(debug.stderr)).to.match(/^\s+at /m);
+      expect((await readdir(lxcpath)).filter((entry) => !entry.startsWith('.'))).to.deep.equal([]);
     });
   });
 

@@ -33,3 +33,5 @@ export {
   removeTreeAndMounts,
   type TemporaryLxcpath,
 } from './host-state.js';
+export { kernelHasFilesystem, makeLoopFilesystem, type LoopFilesystem, type LoopFilesystemOptions } from './loop-filesystem.js';
+export { Lxcpath, ok, refused, run, type Result } from './lxc-testbed.js';

@@ -6,6 +6,7 @@ import {
   canRename,
   canSnapshot,
   hasDirectAccess,
+  hasQuota,
   hasUsage,
   isSized,
   type OperationContext,
@@ -634,6 +635,22 @@ export class Berth {
       config.mapValues((_, value) => value.split(from.dir + '/').join(to.dir + '/'));
       await this.fs.writeFileAtomic(paths.config(ref), config.toString(), 0o640);
     }
+  }
+
+  // ---------------------------------------------------------------- quota
+
+  /** Sets (or with `null` removes) the size limit of a container's rootfs. */
+  async setQuota(name: string, bytes: number | null): Promise<ContainerInfo> {
+    const ref = this.ref(name);
+    if (bytes !== null && (!Number.isSafeInteger(bytes) || bytes <= 0)) throw new BerthError('InvalidArgument', `invalid quota ${bytes}: must be a positive number of bytes`);
+    await this.ensureRecovered();
+    await this.withLocks([{ ref, mode: 'exclusive' }], async () => {
+      const volume = await this.loadVolume(ref);
+      const driver = await this.drivers.usableStorage(volume.rootfs.type);
+      if (!hasQuota(driver)) throw new BerthError('NotSupported', `the ${driver.type} backend has no quotas`);
+      await this.operations.run('quota', subjectOf(ref), (op) => driver.setQuota(volume, bytes, op));
+    });
+    return this.info(name);
   }
 
   // ---------------------------------------------------------------- reading

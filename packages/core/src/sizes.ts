@@ -1,34 +1,27 @@
 import { BerthError } from './errors.js';
 
-const UNITS: Readonly<Record<string, number>> = {
-  b: 1,
-  k: 1024,
-  kb: 1024,
-  kib: 1024,
-  m: 1024 ** 2,
-  mb: 1024 ** 2,
-  mib: 1024 ** 2,
-  g: 1024 ** 3,
-  gb: 1024 ** 3,
-  gib: 1024 ** 3,
-  t: 1024 ** 4,
-  tb: 1024 ** 4,
-  tib: 1024 ** 4,
-};
+const UNIT_POWERS: Readonly<Record<string, number>> = { K: 1, M: 2, G: 3, T: 4, P: 5 };
+
+const SIZE_PATTERN = /^(\d+(?:\.\d+)?)\s*(?:([KMGTP])(?:i?B)?|(B))?$/i;
 
 /**
- * A size as LXC users write it: `512M`, `1G`, `2GiB`, `100k`, `4096B`; a bare number
- * means MiB (LXC's `--fssize` rule). Units are binary, as in LXC and LVM.
+ * Parses a size as LXC's `--fssize` takes it: a number with an optional binary unit
+ * (`512M`, `1G`, `2GiB`, `100KB`, `4096B`); a bare number means MiB. Units are powers of
+ * 1024 whichever way they are spelt, as in LXC and LVM. Returns bytes; throws
+ * InvalidArgument naming `what`.
  */
 export function parseSize(text: string, what = 'size'): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-  if (!match) throw new BerthError('InvalidArgument', `invalid ${what} ${JSON.stringify(text)}: expected a number with an optional unit (B, K, M, G, T)`);
-  const unitText = match[2]!.toLowerCase();
-  const unit = unitText === '' ? 1024 ** 2 : UNITS[unitText];
-  if (unit === undefined) throw new BerthError('InvalidArgument', `invalid ${what} ${JSON.stringify(text)}: unknown unit ${match[2]}`);
-  const bytes = Math.round(Number(match[1]) * unit);
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new BerthError('InvalidArgument', `invalid ${what} ${JSON.stringify(text)}: must be above zero`);
-  return bytes;
+  const match = SIZE_PATTERN.exec(text.trim());
+  if (!match) {
+    throw new BerthError('InvalidArgument', `invalid ${what} ${JSON.stringify(text)}: use a number with an optional unit, e.g. 512M, 1G, 2GiB (a bare number is MiB)`);
+  }
+  const value = Number(match[1]);
+  const unit = match[2]?.toUpperCase();
+  const bytes = match[3] !== undefined ? value : unit === undefined ? value * 1024 ** 2 : value * 1024 ** UNIT_POWERS[unit]!;
+  if (!Number.isSafeInteger(Math.round(bytes)) || bytes <= 0) {
+    throw new BerthError('InvalidArgument', `invalid ${what} ${JSON.stringify(text)}: it must be more than 0 and less than 8 PiB`);
+  }
+  return Math.round(bytes);
 }
 
 export function isSize(text: string): boolean {
@@ -40,14 +33,15 @@ export function isSize(text: string): boolean {
   }
 }
 
-/** Bytes for people: `1.5 GiB`. */
-export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+/** Bytes for humans: `1.5 GiB`, `12 KiB`, `512 B`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;
-  let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
     value /= 1024;
-    i++;
+    unit++;
   }
-  return `${i === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${units[i]}`;
+  const digits = unit === 0 || value >= 100 ? 0 : 1;
+  return `${value.toFixed(digits).replace(/\.0$/, '')} ${units[unit]}`;
 }

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { ExecaRunner, LXC_DEFAULTS, createBerth, type Berth } from '@berth/core';
-import { makeTemporaryLxcpath, mountpointsUnder, skipBecause, storageConformance, type TemporaryLxcpath } from '@berth/conformance';
+import { kernelHasFilesystem, makeLoopFilesystem, makeTemporaryLxcpath, skipBecause, storageConformance, type LoopFilesystem, type TemporaryLxcpath } from '@berth/conformance';
 import { dirModule } from '@berth/storage-dir';
 
 storageConformance({
@@ -14,57 +13,24 @@ storageConformance({
   setup: () => makeTemporaryLxcpath(),
 });
 
-/**
- * A 1 GiB btrfs filesystem on a loop device, for the cases where the lxcpath's
- * filesystem matters. Everything is undone in `after` even when a step failed half-way.
- */
+/** The cases where the lxcpath's filesystem matters, on a real btrfs loop filesystem. */
 describe('dir on btrfs', function () {
   this.timeout(300_000);
   const runner = new ExecaRunner();
-  let workDir: string | undefined;
-  let loopDevice: string | undefined;
+  let testbed: LoopFilesystem | undefined;
   let mountpoint: string | undefined;
 
   before(async function () {
     if (process.getuid?.() !== 0) skipBecause(this, 'loop devices and mounts need root');
-    if (!/\tbtrfs$/m.test(await readFile('/proc/filesystems', 'utf8'))) {
-      try {
-        await runner.run(['modprobe', 'btrfs']);
-      } catch {
-        skipBecause(this, 'the kernel has no btrfs');
-      }
-    }
-    workDir = await mkdtemp(join(tmpdir(), 'berth-dir-btrfs-'));
-    const image = join(workDir, 'btrfs.img');
-    await runner.run(['truncate', '-s', '1G', image]);
-    loopDevice = (await runner.run(['losetup', '-f', '--show', image])).stdout.trim();
-    await runner.run(['mkfs.btrfs', '-q', loopDevice]);
-    mountpoint = join(workDir, 'mnt');
-    await mkdir(mountpoint);
-    await runner.run(['mount', '-t', 'btrfs', loopDevice, mountpoint]);
+    if (!(await kernelHasFilesystem('btrfs', runner))) skipBecause(this, 'the kernel has no btrfs');
+    testbed = await makeLoopFilesystem({ fstype: 'btrfs', size: '1G', runner });
+    mountpoint = testbed.mountpoint;
   });
 
   after(async function () {
-    const problems: string[] = [];
-    const attempt = async (what: string, fn: () => Promise<unknown>) => {
-      try {
-        await fn();
-      } catch (error) {
-        problems.push(`${what}: ${String(error)}`);
-      }
-    };
-    if (mountpoint) {
-      for (const path of await mountpointsUnder(mountpoint)) {
-        await attempt(`umount ${path}`, () => runner.run(['umount', path]));
-      }
-    }
-    if (loopDevice) {
-      const device = loopDevice;
-      await attempt(`losetup -d ${device}`, () => runner.run(['losetup', '-d', device]));
-    }
-    if (workDir) await attempt(`rm ${workDir}`, () => rm(workDir!, { recursive: true, force: true }));
-    mountpoint = loopDevice = workDir = undefined;
-    if (problems.length) throw new Error(`cleanup of the btrfs testbed failed: ${problems.join('; ')}`);
+    const current = testbed;
+    testbed = mountpoint = undefined;
+    await current?.teardown();
   });
 
   storageConformance({

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import type { ContainerInfo } from '@berth/core';
+import { formatBytes, parseSize, type ContainerInfo } from '@berth/core';
 import { checkNames } from '../arguments.js';
 import { containerInfoJson, containerJson } from '../json.js';
 import { listOrDash, renderTable } from '../output.js';
-import { formatBytes } from '../sizes.js';
 import type { CommandContext } from './context.js';
 
 export function registerContainerCommands(program: Command, context: CommandContext): void {
@@ -19,6 +18,25 @@ export function registerContainerCommands(program: Command, context: CommandCont
       await session.perform(
         (berth) => berth.destroy(name, { withSnapshots: flags.withSnapshots ?? false }),
         () => ({ json: { destroyed: name }, lines: [`destroyed ${name}`] }),
+      );
+    });
+
+  program
+    .command('quota')
+    .summary('set or remove the size limit of a container')
+    .description('set the size limit of a container\'s rootfs (btrfs: a qgroup limit), or remove it with "none"')
+    .argument('<name>', 'the container')
+    .argument('<size>', 'the limit: 512M, 10G, 2GiB (a bare number is MiB), or none')
+    .action(async (name: string, size: string, _flags: unknown, command: Command) => {
+      const session = context.session(command);
+      checkNames(name);
+      const bytes = size === 'none' ? null : parseSize(size, 'quota');
+      await session.perform(
+        (berth) => berth.setQuota(name, bytes),
+        (info) => ({
+          json: containerInfoJson(info),
+          lines: [bytes === null ? `removed the quota of ${name}` : `${name} is limited to ${formatBytes(bytes)}${info.usage ? ` (uses ${formatBytes(info.usage.usedBytes)})` : ''}`],
+        }),
       );
     });
 

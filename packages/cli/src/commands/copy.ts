@@ -8,6 +8,7 @@ interface CopyFlags {
   snapshot?: boolean;
   backend?: string;
   fssize?: string;
+  size?: string;
   option?: Record<string, string>;
   keepHwaddr?: boolean;
 }
@@ -22,6 +23,7 @@ export function registerCopy(program: Command, context: CommandContext): void {
     .option('-s, --snapshot', 'copy-on-write snapshot clones instead of full copies (a dir container gets overlay clones)')
     .option('-B, --backend <type>', "backend of the copies (default: the source's)")
     .addOption(new Option('--fssize <size>', 'filesystem size of the copies, for sized backends: 512M, 1G, 2GiB; a bare number is MiB').argParser(sizeArgument))
+    .addOption(new Option('--size <size>', 'quota on the rootfs for backends with quotas (btrfs qgroups): 512M, 10G').argParser(sizeArgument))
     .option('-o, --option <key=value>', 'another backend option; repeat for more', keyValueArgument)
     .option('-M, --keep-hwaddr', "keep the source's MAC addresses (default: new ones)")
     .addHelpText(

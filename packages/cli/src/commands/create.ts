@@ -9,6 +9,7 @@ interface CreateFlags {
   fssize?: string;
   fstype?: string;
   dir?: string;
+  size?: string;
   option?: Record<string, string>;
   fromDir?: string;
   tarball?: string;
@@ -26,6 +27,7 @@ export function registerCreate(program: Command, context: CommandContext): void 
     .addOption(new Option('--fssize <size>', 'filesystem size for sized backends: 512M, 1G, 2GiB; a bare number is MiB').argParser(sizeArgument))
     .option('--fstype <type>', 'filesystem type for sized backends (ext4, xfs…)')
     .option('--dir <path>', 'put the rootfs directory here instead of <lxcpath>/<name>/rootfs (dir backend)')
+    .addOption(new Option('--size <size>', 'quota on the rootfs for backends with quotas (btrfs qgroups): 512M, 10G').argParser(sizeArgument))
     .option('-o, --option <key=value>', 'another backend option; repeat for more', keyValueArgument)
     .addOption(new Option('--from-dir <dir>', 'fill the rootfs with a copy of this directory').conflicts(['tarball', 'template']))
     .addOption(new Option('--tarball <file>', 'fill the rootfs from this tarball (.tar, .tar.gz, .tar.xz…)').conflicts(['template']))

@@ -1,0 +1,248 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { BerthError, ExecaRunner, LXC_DEFAULTS, createBerth, type Berth } from '@berth/core';
+import {
+  Lxcpath,
+  kernelHasFilesystem,
+  ok,
+  run,
+  makeLoopFilesystem,
+  makeTemporaryLxcpath,
+  skipBecause,
+  storageConformance,
+  type LoopFilesystem,
+  type TemporaryLxcpath,
+} from '@berth/conformance';
+import { dirModule } from '@berth/storage-dir';
+import { overlayModule } from '@berth/storage-overlay';
+import { btrfsModule } from '@berth/storage-btrfs';
+
+const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+const BERTH_BIN = join(REPO_ROOT, 'packages/cli/dist/bin.js');
+
+/** Everything here runs on one real btrfs filesystem on a loop device, made and removed by the suite. */
+describe('storage-btrfs', function () {
+  this.timeout(300_000);
+  const runner = new ExecaRunner();
+  let testbed: LoopFilesystem | undefined;
+
+  before(async function () {
+    if (process.getuid?.() !== 0) skipBecause(this, 'loop devices and mounts need root');
+    if (!(await kernelHasFilesystem('btrfs', runner))) skipBecause(this, 'the kernel has no btrfs');
+    testbed = await makeLoopFilesystem({ fstype: 'btrfs', size: '2G', runner });
+  });
+
+  after(async function () {
+    const current = testbed;
+    testbed = undefined;
+    await current?.teardown();
+  });
+
+  storageConformance({
+    name: 'btrfs',
+    module: btrfsModule,
+    helpers: [dirModule, overlayModule],
+    backend: 'btrfs',
+    cloneSource: 'btrfs',
+    setup: () => makeTemporaryLxcpath(testbed!.mountpoint),
+  });
+
+  describe('btrfs specifics', function () {
+    let temporary: TemporaryLxcpath | undefined;
+    let berth: Berth;
+    let lxcpath: string;
+
+    beforeEach(async function () {
+      temporary = await makeTemporaryLxcpath(testbed!.mountpoint);
+      lxcpath = temporary.lxcpath;
+      berth = (
+        await createBerth({
+          modules: [btrfsModule, dirModule, overlayModule],
+          lxcpath,
+          system: { ...LXC_DEFAULTS, lxcpath, defaultConfig: join(lxcpath, '.none') },
+        })
+      ).berth;
+    });
+
+    afterEach(async function () {
+      const current = temporary;
+      temporary = undefined;
+      await current?.teardown();
+    });
+
+    const subvolumes = async () =>
+      (await runner.run(['btrfs', 'subvolume', 'list', '-o', testbed!.mountpoint], { readOnly: true })).stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(line.indexOf(' path ') + 6));
+
+    const show = async (path: string) => (await runner.run(['btrfs', 'subvolume', 'show', path], { readOnly: true })).stdout;
+
+    it('creates the rootfs as a subvolume, with a btrfs: rootfs path', async () => {
+      await berth.create({ name: 'c1', backend: 'btrfs' });
+      const config = await readFile(join(lxcpath, 'c1', 'config'), 'utf8');
+      expect(config).to.include(`lxc.rootfs.path = btrfs:${join(lxcpath, 'c1', 'rootfs')}`);
+      expect(await show(join(lxcpath, 'c1', 'rootfs'))).to.match(/Subvolume ID:\s+\d+/);
+    });
+
+    it('a snapshot clone is a subvolume snapshot of its source (btrfs subvolume show names the parent)', async () => {
+      await berth.create({ name: 'base', backend: 'btrfs' });
+      const [outcome] = await berth.copy({ source: 'base', targets: ['c1'], snapshot: true });
+      expect(outcome?.ok).to.equal(true);
+      const baseUuid = /^\s*UUID:\s+(\S+)/m.exec(await show(join(lxcpath, 'base', 'rootfs')))![1];
+      expect(await show(join(lxcpath, 'c1', 'rootfs'))).to.match(new RegExp(`Parent UUID:\\s+${baseUuid}`));
+    });
+
+    it('a plain copy on the same filesystem is a snapshot too, as in LXC', async () => {
+      await berth.create({ name: 'base', backend: 'btrfs' });
+      await berth.copy({ source: 'base', targets: ['c1'] });
+      expect(await show(join(lxcpath, 'c1', 'rootfs'))).to.not.match(/Parent UUID:\s+-\s*$/m);
+    });
+
+    it('a copy from a dir container into btrfs is a real subvolume (LXC leaves a plain directory)', async () => {
+      const source = join(lxcpath, '..', `${temporary!.lxcpath.split('/').pop()}.src`);
+      await mkdir(source, { recursive: true });
+      await writeFile(join(source, 'hello'), 'world');
+      await berth.create({ name: 'd', backend: 'dir', source: { kind: 'directory', path: source } });
+      const [outcome] = await berth.copy({ source: 'd', targets: ['b'], backend: 'btrfs' });
+      expect(outcome?.ok, outcome && !outcome.ok ? outcome.error.message : '').to.equal(true);
+      expect(await show(join(lxcpath, 'b', 'rootfs'))).to.match(/Subvolume ID/);
+      expect(await readFile(join(lxcpath, 'b', 'rootfs', 'hello'), 'utf8')).to.equal('world');
+      await berth.destroy('b');
+      await runner.run(['rm', '-rf', source]);
+    });
+
+    it('destroys a container that made subvolumes inside itself, deepest first, and nothing else', async () => {
+      await berth.create({ name: 'nest', backend: 'btrfs' });
+      await berth.create({ name: 'neighbour', backend: 'btrfs' });
+      const rootfs = join(lxcpath, 'nest', 'rootfs');
+      await runner.run(['btrfs', 'subvolume', 'create', join(rootfs, 'inner')]);
+      await runner.run(['btrfs', 'subvolume', 'create', join(rootfs, 'inner', 'deeper')]);
+      await mkdir(join(rootfs, 'dir'));
+      await runner.run(['btrfs', 'subvolume', 'create', join(rootfs, 'dir', 'side')]);
+      await berth.destroy('nest');
+      const left = await subvolumes();
+      expect(left.some((p) => p.includes('/nest/'))).to.equal(false);
+      expect(left.some((p) => p.endsWith('/neighbour/rootfs'))).to.equal(true);
+    });
+
+    it('refuses a snapshot clone into another filesystem with NotSupported, touching nothing', async () => {
+      await berth.create({ name: 'base', backend: 'dir' });
+      try {
+        await berth.copy({ source: 'base', targets: ['c1'], snapshot: true, backend: 'btrfs' });
+        expect.fail('a dir source cannot be btrfs-snapshotted');
+      } catch (error) {
+        expect(BerthError.is(error, 'NotSupported'), String(error)).to.equal(true);
+      }
+      expect(await berth.exists('c1')).to.equal(false);
+    });
+
+    it('says clearly when the lxcpath is not on btrfs', async () => {
+      const elsewhere = await makeTemporaryLxcpath();
+      try {
+        const other = (await createBerth({ modules: [btrfsModule], lxcpath: elsewhere.lxcpath, system: { ...LXC_DEFAULTS, lxcpath: elsewhere.lxcpath } })).berth;
+        await other.create({ name: 'c1', backend: 'btrfs' }).then(
+          () => expect.fail('created on a non-btrfs lxcpath'),
+          (error: unknown) => {
+            expect(BerthError.is(error, 'FailedPrecondition'), String(error)).to.equal(true);
+            expect((error as Error).message).to.match(/not on a btrfs filesystem/);
+          },
+        );
+        expect(await other.exists('c1')).to.equal(false);
+      } finally {
+        await elsewhere.teardown();
+      }
+    });
+
+    describe('quotas', function () {
+      it('enforces a size limit inside the rootfs (EDQUOT) and a clone keeps its limit', async () => {
+        await berth.create({ name: 'q', backend: 'btrfs', options: { size: '16M' } });
+        const info = await berth.info('q');
+        expect(info.usage?.limitBytes).to.equal(16 * 1024 * 1024);
+        const fill = (path: string) =>
+          runner.run(['dd', 'if=/dev/zero', `of=${path}`, 'bs=1M', 'count=64', 'conv=fsync'], { readOnly: true }).then(
+            () => 'written',
+            (error: unknown) => (error as BerthError).command?.stderr ?? String(error),
+          );
+        expect(await fill(join(lxcpath, 'q', 'rootfs', 'big'))).to.match(/quota exceeded/i);
+        const [outcome] = await berth.copy({ source: 'q', targets: ['q2'], snapshot: true });
+        expect(outcome?.ok, outcome && !outcome.ok ? outcome.error.message : '').to.equal(true);
+        expect((await berth.info('q2')).usage?.limitBytes).to.equal(16 * 1024 * 1024);
+      });
+    });
+  });
+  describe('many berth processes at once', function () {
+    let lx: Lxcpath | undefined;
+
+    before(async function () {
+      if (!existsSync(BERTH_BIN)) await ok([join(REPO_ROOT, 'node_modules/.bin/tsc'), '-b', join(REPO_ROOT, 'tsconfig.build.json')], 300_000);
+      lx = await Lxcpath.make(BERTH_BIN, testbed!.mountpoint);
+    });
+
+    after(async function () {
+      await lx?.remove();
+    });
+
+    it('20 snapshot clones of one base, each by its own berth process started at once, all succeed intact', async function () {
+      await ok(lx!.berth('create', 'base', '-B', 'btrfs'));
+      await writeFile(join(lx!.path, 'base', 'rootfs', 'marker'), 'base content\n');
+      const names = Array.from({ length: 20 }, (_, i) => `c${i + 1}`);
+      const results = await Promise.all(names.map((name) => run(lx!.berth('copy', '-s', 'base', name), 120_000)));
+      results.forEach((result, i) => expect(result.exitCode, `clone ${names[i]}: ${result.stderr}`).to.equal(0));
+      for (const name of names) {
+        const config = await lx!.config(name);
+        expect(config).to.include(`lxc.rootfs.path = btrfs:${lx!.path}/${name}/rootfs`);
+        expect(config).to.match(new RegExp(`^lxc\\.uts\\.name = ${name}$`, 'm'));
+        expect(await readFile(join(lx!.path, name, 'rootfs', 'marker'), 'utf8')).to.equal('base content\n');
+        expect(existsSync(join(lx!.path, name, 'partial'))).to.equal(false);
+      }
+      const listed = await ok(lx!.berth('--json', 'ls'));
+      expect((JSON.parse(listed.stdout) as { name: string }[]).map((c) => c.name).sort()).to.deep.equal(['base', ...names].sort());
+    });
+  });
+
+  describe('interop with real LXC on btrfs', function () {
+    let lx: Lxcpath | undefined;
+
+    before(async function () {
+      if (!existsSync(BERTH_BIN)) await ok([join(REPO_ROOT, 'node_modules/.bin/tsc'), '-b', join(REPO_ROOT, 'tsconfig.build.json')], 300_000);
+      lx = await Lxcpath.make(BERTH_BIN, testbed!.mountpoint);
+      await ok(lx.lxc('create', 'base', '-B', 'btrfs', '-t', 'busybox', '-f', lx.createConfig));
+    });
+
+    after(async function () {
+      await lx?.remove();
+    });
+
+    it('berth copy -s of an lxc-create -B btrfs container boots under lxc-start', async function () {
+      await ok(lx!.berth('copy', '-s', 'base', 'c1'));
+      await lx!.start('c1');
+      const hostname = await ok(lx!.lxc('attach', 'c1', '--', 'hostname'));
+      expect(hostname.stdout.trim()).to.equal('c1');
+      await ok(lx!.lxc('stop', 'c1', '-k'));
+    });
+
+    it('btrfs subvolume list shows c1/rootfs as a snapshot of base/rootfs', async function () {
+      const show = async (name: string) => (await ok(['btrfs', 'subvolume', 'show', join(lx!.path, name, 'rootfs')])).stdout;
+      const baseUuid = /^\s*UUID:\s+(\S+)/m.exec(await show('base'))![1];
+      expect(await show('c1')).to.match(new RegExp(`Parent UUID:\\s+${baseUuid}`));
+      const all = (await ok(['btrfs', 'subvolume', 'list', '-q', testbed!.mountpoint])).stdout;
+      const relative = join(lx!.path, 'c1', 'rootfs').slice(testbed!.mountpoint.length + 1);
+      const c1Line = all.split('\n').find((line) => line.endsWith(` path ${relative}`));
+      expect(c1Line, all).to.include(`parent_uuid ${baseUuid}`);
+    });
+
+    it('lxc-snapshot -L lists berth snapshots of a btrfs container, and berth restores them', async function () {
+      await ok(lx!.berth('snapshot', 'c1', '-c', 'before'));
+      const listed = await ok(lx!.lxc('snapshot', 'c1', '-L'));
+      expect(listed.stdout).to.match(/^snap0 \(.*\/c1\/snaps\) \d{4}:\d{2}:\d{2} \d{2}:\d{2}:\d{2}$/m);
+      await writeFile(join(lx!.path, 'c1', 'rootfs', 'after'), 'x');
+      await ok(lx!.berth('snapshot', 'restore', 'c1', 'snap0'));
+      expect(existsSync(join(lx!.path, 'c1', 'rootfs', 'after'))).to.equal(false);
+      expect((await ok(['btrfs', 'subvolume', 'show', join(lx!.path, 'c1', 'rootfs')])).stdout).to.match(/Subvolume ID/);
+    });
+  });
+});
