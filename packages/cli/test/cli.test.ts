@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { execa, type Result } from 'execa';
 import { skipBecause } from '@berth/conformance';
 import { parseSize } from '@berth/core';
+import { builtinModules } from '../src/builtins.js';
 
 /**
  * The `berth` binary as a user runs it: the built `dist/bin.js` (build first with
@@ -518,8 +519,9 @@ describe('berth CLI', function () {
       ]);
       expect(drivers.pluginFailures[1]!.reason).to.match(/plugin exploded on import/);
       expect(drivers.pluginFailures[3]!.reason).to.match(/two storage drivers claim the type dir/);
-      expect(drivers.storage.map((d) => d.type)).to.deep.equal(['dir', 'overlay', 'fake']);
-      expect(drivers.storage[2]).to.include({ available: false, reason: 'a test double' });
+      const builtinTypes = builtinModules.filter((m) => m.kind === 'storage').map((m) => m.name);
+      expect(drivers.storage.map((d) => d.type)).to.deep.equal([...builtinTypes, 'fake']);
+      expect(drivers.storage.find((d) => d.type === 'fake')).to.include({ available: false, reason: 'a test double' });
       expect(String(result.stderr).match(/^berth: warning: plugin .* skipped: /gm)).to.have.length(4);
 
       const text = await ok(['drivers'], { env });

@@ -8,7 +8,7 @@ const LISTED_CONTENT_LIMIT = 64 * 1024;
 
 /**
  * A listing of everything under an lxcpath except berth's own `.berth/` (journal,
- * scratch mountpoints): one line per entry with its type, mode, owner and, for small
+ * scratch mountpoints) and what overlayfs keeps in a workdir: one line per entry with its type, mode, owner and, for small
  * files (configs, dependency records), a digest of the content. Two listings are equal
  * when an operation left nothing behind.
  */
@@ -30,6 +30,8 @@ export async function listLxcpath(lxcpath: string): Promise<string[]> {
       const owner = `${(info.mode & 0o7777).toString(8)} ${info.uid}:${info.gid}`;
       if (info.isDirectory()) {
         lines.push(`${rel}/ ${owner}`);
+        // An overlay workdir is the kernel's scratch space: mounting makes `work/work`.
+        if (name === 'work' && dirname(path).endsWith('/overlay')) continue;
         await walk(path);
       } else if (info.isFile()) {
         const digest = info.size <= LISTED_CONTENT_LIMIT ? createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 16) : '';

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import {
+  canEditOffline,
   canNativeCopy,
   canRename,
   canSnapshot,
@@ -373,10 +374,7 @@ export class Berth {
         keepName: request.keepName ?? false,
       });
       await this.fs.writeFileAtomic(paths.config(target), config.toString(), 0o640);
-      if (!request.keepName && !this.runner.dryRun) {
-        const oldName = sourceConfig.get('lxc.uts.name') ?? source.name;
-        await withRootfs(this.fs, driver, volume, op, this.scratchDir, (path) => updateHostnameFile(path, oldName, target.name));
-      }
+      if (!request.keepName) await this.updateHostname(driver, volume, sourceConfig.get('lxc.uts.name') ?? source.name, target.name, op);
       if (dependency === 'source') await this.addDependencies(target, [{ lxcpath: source.lxcpath, name: source.name }], op);
       if (dependency === 'inherited') {
         await this.addDependencies(target, (await readDependencyFile(paths.rdepends(source))).records, op);
@@ -614,11 +612,7 @@ export class Berth {
         for (const base of (await readDependencyFile(paths.rdepends(to))).records) {
           await this.replaceDependent(base, { lxcpath: from.lxcpath, name: from.name }, { lxcpath: to.lxcpath, name: to.name });
         }
-        if (!this.runner.dryRun) {
-          await withRootfs(this.fs, driver, { ...to, rootfs }, op, this.scratchDir, (path) =>
-            updateHostnameFile(path, config.get('lxc.uts.name') ?? name, newName),
-          );
-        }
+        await this.updateHostname(driver, { ...to, rootfs }, config.get('lxc.uts.name') ?? name, newName, op);
         return this.summary(to);
       });
     });
@@ -835,6 +829,20 @@ export class Berth {
     if (sockets.split('\n').some((line) => line.endsWith(` ${name}`))) {
       throw new BerthError('InUse', `cannot ${action} ${ref.name}: it is running; stop it first`);
     }
+  }
+
+  /**
+   * A copy or rename rewrites the rootfs's `/etc/hostname` when it held the old name, as
+   * LXC does: in place for a plain directory, through the driver where it can edit
+   * offline (an overlay's upper), else through a temporary mount.
+   */
+  private async updateHostname(driver: StorageDriver, volume: Volume, oldName: string, newName: string, op: Operation): Promise<void> {
+    if (this.runner.dryRun) return;
+    if (!hasDirectAccess(driver) && canEditOffline(driver)) {
+      const edit = (current: string | undefined) => (current !== undefined && current.trim() === oldName ? `${newName}\n` : undefined);
+      if (await driver.editFileOffline(volume, 'etc/hostname', edit)) return;
+    }
+    await withRootfs(this.fs, driver, volume, op, this.scratchDir, (path) => updateHostnameFile(path, oldName, newName));
   }
 
   private wantsProgress(): boolean {

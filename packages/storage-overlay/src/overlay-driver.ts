@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, chown, lstat, mkdir, open, readFile, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import { z } from 'zod';
@@ -6,6 +7,7 @@ import {
   BerthError,
   COMMAND_RUNNER,
   HOST_FS,
+  errnoCode,
   hostCli,
   isDirectory,
   isInside,
@@ -15,6 +17,7 @@ import {
   type CommandRunner,
   type ContainerRef,
   type HostFs,
+  type OfflineEditCapable,
   type OperationContext,
   type RootfsSpec,
   type SnapshotCapable,
@@ -35,7 +38,7 @@ export const overlayOptionsSchema = z.strictObject({});
  * container shares the same lower and gets a copy of the upper.
  */
 @injectable()
-export class OverlayDriver implements StorageDriver, SnapshotCapable {
+export class OverlayDriver implements StorageDriver, SnapshotCapable, OfflineEditCapable {
   readonly type = 'overlay';
   readonly aliases: readonly string[] = ['overlayfs'];
   readonly description = 'overlayfs snapshot clones of dir containers (LXC layout: overlay/delta, overlay/work)';
@@ -48,6 +51,7 @@ export class OverlayDriver implements StorageDriver, SnapshotCapable {
     quota: false,
     usage: false,
     rename: false,
+    offlineEdit: true,
   };
   readonly optionsSchema = overlayOptionsSchema;
 
@@ -137,6 +141,52 @@ export class OverlayDriver implements StorageDriver, SnapshotCapable {
     if (isInside(volume.dir, lower) && lower !== volume.dir) await this.fs.removeTree(lower);
   }
 
+  /**
+   * Edits a file of an unmounted overlay by doing what overlayfs's copy-up would: the
+   * lower file is read, the new content written in the upper, under parent directories
+   * made with the lower's modes, owners and times. Only while the upper holds nothing
+   * on the file's path: then the lower alone decides what the file is, and no whiteout
+   * or opaque directory (which would need xattrs read) can hide it. Otherwise false,
+   * and the core mounts instead.
+   */
+  async editFileOffline(volume: Volume, relativePath: string, edit: (current: string | undefined) => string | undefined): Promise<boolean> {
+    const { lower, upper } = splitOverlaySource(volume.rootfs.source);
+    const parts = relativePath.split('/').filter(Boolean);
+    if (parts.length === 0 || parts.includes('..')) throw new BerthError('InvalidArgument', `bad rootfs path ${relativePath}`);
+    if (await lstatOrUndefined(join(upper, parts[0]!))) return false;
+    // Every parent must be a real directory in the lower (a symlink could lead outside).
+    const parents: { path: string; mode: number; uid: number; gid: number; atime: Date; mtime: Date }[] = [];
+    for (let i = 1; i < parts.length; i++) {
+      const info = await lstatOrUndefined(join(lower, ...parts.slice(0, i)));
+      if (!info?.isDirectory()) return true; // no such file in the merged view: nothing to edit
+      parents.push({ path: join(upper, ...parts.slice(0, i)), mode: info.mode & 0o7777, uid: info.uid, gid: info.gid, atime: info.atime, mtime: info.mtime });
+    }
+    const lowerFile = join(lower, ...parts);
+    const fileInfo = await lstatOrUndefined(lowerFile);
+    const current = fileInfo?.isFile() ? await readFile(lowerFile, 'utf8') : undefined;
+    const next = edit(current);
+    if (next === undefined || next === current) return true;
+    for (const parent of parents) {
+      await mkdir(parent.path, { mode: parent.mode });
+      await chown(parent.path, parent.uid, parent.gid);
+      await chmod(parent.path, parent.mode);
+    }
+    const upperFile = join(upper, ...parts);
+    const handle = await open(upperFile, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, fileInfo?.mode ?? 0o644);
+    try {
+      await handle.writeFile(next);
+      if (fileInfo) {
+        await handle.chown(fileInfo.uid, fileInfo.gid);
+        await handle.chmod(fileInfo.mode & 0o7777);
+      }
+    } finally {
+      await handle.close();
+    }
+    // Parent times last: creating children changed them.
+    for (const parent of [...parents].reverse()) await utimes(parent.path, parent.atime, parent.mtime);
+    return true;
+  }
+
   private spec(lower: string, upper: string): RootfsSpec {
     return { type: this.type, source: `${lower}:${upper}` };
   }
@@ -154,5 +204,14 @@ export class OverlayDriver implements StorageDriver, SnapshotCapable {
     await this.fs.mkdir(upper, 0o755);
     await this.fs.mkdir(paths.overlayWork(target), 0o755);
     return upper;
+  }
+}
+
+async function lstatOrUndefined(path: string) {
+  try {
+    return await lstat(path);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
+    throw error;
   }
 }

@@ -104,6 +104,8 @@ export interface StorageCapabilities {
   readonly usage: boolean;
   /** `rename()`: moving the container directory is not enough to rename a volume. */
   readonly rename: boolean;
+  /** `editFileOffline()`: small edits (the hostname of a clone) without mounting. */
+  readonly offlineEdit?: boolean;
 }
 
 /** The result of a snapshot clone. */
@@ -170,6 +172,16 @@ export interface RenameCapable {
   rename(volume: Volume, target: ContainerRef, ctx: OperationContext): Promise<RootfsSpec>;
 }
 
+export interface OfflineEditCapable {
+  /**
+   * Rewrites one file of an unmounted volume, as the mounted volume would show it:
+   * `edit` gets the current content (undefined: no such regular file) and returns the
+   * new content, or undefined for no change. Resolves false when the driver cannot
+   * tell the file's state without mounting; the core then mounts and edits.
+   */
+  editFileOffline(volume: Volume, relativePath: string, edit: (current: string | undefined) => string | undefined): Promise<boolean>;
+}
+
 export const canSnapshot = (d: StorageDriver): d is StorageDriver & SnapshotCapable => d.capabilities.snapshot;
 export const canNativeCopy = (d: StorageDriver): d is StorageDriver & NativeCopyCapable => d.capabilities.nativeCopy;
 export const hasDirectAccess = (d: StorageDriver): d is StorageDriver & DirectAccessCapable => d.capabilities.directAccess;
@@ -177,6 +189,7 @@ export const isSized = (d: StorageDriver): d is StorageDriver & SizedCapable => 
 export const hasUsage = (d: StorageDriver): d is StorageDriver & UsageCapable => d.capabilities.usage;
 export const hasQuota = (d: StorageDriver): d is StorageDriver & QuotaCapable => d.capabilities.quota;
 export const canRename = (d: StorageDriver): d is StorageDriver & RenameCapable => d.capabilities.rename;
+export const canEditOffline = (d: StorageDriver): d is StorageDriver & OfflineEditCapable => d.capabilities.offlineEdit === true;
 
 /** What a driver gets for each operation: undo registration and progress reporting. */
 export interface OperationContext {
