@@ -3,6 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -10,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 // ------------------------------------------------------------------ module loading
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI_BIN = join(REPO, 'packages/cli/dist/bin.js');
+export const CLI_BIN = join(REPO, 'packages/cli/dist/berth.mjs');
 // bench/ is no workspace package: resolve dependencies the way the packages do.
 export const fromCore = createRequire(join(REPO, 'packages/core/package.json'));
 export const fromCli = createRequire(join(REPO, 'packages/cli/package.json'));
@@ -82,6 +83,9 @@ export function median(xs: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/** The 1-minute load average now (other work on the machine skews timings: report it with them). */
+export const load1 = () => loadavg()[0]!;
 
 export const fmt = (s: number | undefined) => (s === undefined || Number.isNaN(s) ? '-' : s < 10 ? s.toFixed(3) : s.toFixed(2));
 export const fmtRatio = (r: number | undefined) => (r === undefined || !Number.isFinite(r) ? '-' : `${r.toFixed(2)}x`);
@@ -246,12 +250,23 @@ export interface CommandTiming { cmd: string; seconds: number }
 export interface BerthLib {
   berth: { copy(req: { source: string; targets: string[]; snapshot?: boolean }): Promise<{ name: string; ok: boolean; error?: Error }[]> };
   commands: CommandTiming[];
+  /** What createBerth returned (berth, container, runner, events), for instrumentation. */
+  instance: { berth: any; container: any; runner: any; events: any };
 }
 
-export async function makeBerthLib(lxcpath: string): Promise<BerthLib> {
+export interface BerthLibOptions {
+  /** Register the btrfs driver too: modules [btrfs, dir, overlay], as the CLI ships them. */
+  btrfs?: boolean;
+  /** createBerth's copyConcurrency (berth's default: 16). */
+  copyConcurrency?: number;
+}
+
+export async function makeBerthLib(lxcpath: string, options: BerthLibOptions = {}): Promise<BerthLib> {
   const core = await importFrom(fromCli, '@berth/core');
   const { dirModule } = await importFrom(fromCli, '@berth/storage-dir');
   const { overlayModule } = await importFrom(fromCli, '@berth/storage-overlay');
+  const modules = [dirModule, overlayModule];
+  if (options.btrfs) modules.unshift((await importFrom(fromCli, '@berth/storage-btrfs')).btrfsModule);
   const commands: CommandTiming[] = [];
   const real = new core.ExecaRunner();
   // Same runner berth uses by default, wrapped to time each external command.
@@ -267,8 +282,11 @@ export async function makeBerthLib(lxcpath: string): Promise<BerthLib> {
     },
     which: (tool: string) => real.which(tool),
   };
-  const instance = await core.createBerth({ modules: [dirModule, overlayModule], lxcpath, runner });
-  return { berth: instance.berth, commands };
+  const instance = await core.createBerth({
+    modules, lxcpath, runner,
+    ...(options.copyConcurrency !== undefined ? { copyConcurrency: options.copyConcurrency } : {}),
+  });
+  return { berth: instance.berth, commands, instance };
 }
 
 export async function berthLibCopy(lib: BerthLib, source: string, targets: string[], snapshot: boolean): Promise<void> {

@@ -34,7 +34,7 @@ interface Args {
   imageDir: string;
   imageSize: number;
   snapshots: boolean;
-  /** The berth CLI entry point to run (default packages/cli/dist/bin.js). */
+  /** The berth CLI entry point to run (default packages/cli/dist/berth.mjs). */
   cli: string;
 }
 
@@ -188,8 +188,8 @@ async function main(): Promise<void> {
   // Build (tsc -b) so that the CLI's dist is current; the CLI is benchmarked if its bin exists.
   let buildNote = 'skipped (--no-build)';
   if (args.build) {
-    log('building: npx tsc -b tsconfig.build.json');
-    const b = await run(['npx', 'tsc', '-b', 'tsconfig.build.json'], { cwd: REPO, reject: false, all: true, timeout: 300_000 });
+    log('building: npm run build');
+    const b = await run(['npm', 'run', '--silent', 'build'], { cwd: REPO, reject: false, all: true, timeout: 300_000 });
     buildNote = b.exitCode === 0 ? 'ok' : `failed (exit ${b.exitCode}): ${(b as any).all?.split('\n').slice(0, 5).join(' | ')}`;
     log(`build ${buildNote}`);
   }
@@ -472,7 +472,7 @@ function printReport(r: Report): void {
   console.log(`\nberth copy benchmark — ${r.args.runs} runs each, cold cache (sync + drop_caches before every run), order alternated`);
   console.log(`rootfs: ${r.rootfs.kind}: ${r.rootfs.entries} entries (${r.rootfs.files} files, ${r.rootfs.dirs} dirs, ${r.rootfs.symlinks} symlinks, ${r.rootfs.hardlinked} hardlinked), ${(r.rootfs.bytes / 1e6).toFixed(0)} MB`);
   console.log(`host: ${r.env.kernel}, ${r.env.cpus} CPUs, ${r.env.memGiB} GiB; images on ${r.env.rootfsHostFs}; ${r.env.cp}; ${r.env.rsync}; lxc ${r.env.lxc}; node ${r.env.node}`);
-  console.log(`build: ${r.build}; CLI ${r.cli ? 'measured' : 'NOT measured (packages/cli/dist/bin.js missing)'}`);
+  console.log(`build: ${r.build}; CLI ${r.cli ? 'measured' : 'NOT measured (packages/cli/dist/berth.mjs missing)'}`);
   for (const f of r.results) {
     console.log(`\n## ${f.fs}: full copy`);
     console.log(table(seriesRows(f.full)));

@@ -14,6 +14,7 @@ BERTH_SYSTEM_PACKAGES=(
   busybox-static # lxc-create -t busybox
   rsync          # dir copies (rsync -aHXS)
   btrfs-progs    # btrfs backend, mkfs.btrfs
+  zfs-fuse       # zfs backend tests: ZFS in user space (this kernel has no ZFS module)
   xfsprogs       # mkfs.xfs, xfs_admin
   e2fsprogs      # mkfs.ext4, the default fstype
   acl            # getfacl/setfacl: copies keep ACLs
@@ -97,7 +98,7 @@ berth_ensure_pnpm() {
   berth_pnpm_ok || berth_die "pnpm 9 is not on PATH after npm install -g pnpm@9 (found: $(command -v pnpm || echo none) $(pnpm --version 2>/dev/null))"
 }
 
-# Dependencies from the lockfile, then `tsc -b` of every package (the CLI's dist/bin.js).
+# Dependencies from the lockfile, then `pnpm run build`: `tsc -b` of every package and the CLI's bundle, dist/berth.mjs.
 berth_build() {
   cd "$BERTH_ROOT"
   berth_log "pnpm install --frozen-lockfile"

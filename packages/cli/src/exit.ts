@@ -22,7 +22,7 @@ export function exitCodeOf(error: unknown): ExitCode {
 }
 
 export function errorCodeOf(error: unknown): BerthErrorCode {
-  return error instanceof BerthError ? error.code : 'Internal';
+  return BerthError.is(error) ? error.code : 'Internal';
 }
 
 /** The one line `berth: <message>` shows: messages never span lines. */
@@ -33,7 +33,7 @@ export function errorMessageOf(error: unknown): string {
 /** What `--debug` adds to an error: the failed command and the stack. */
 export function debugDetails(error: unknown): string[] {
   const lines: string[] = [];
-  if (error instanceof BerthError && error.command) {
+  if (BerthError.is(error) && error.command) {
     const { command, exitCode, stderr, timedOut } = error.command;
     lines.push(`command: ${formatArgv(command)}`);
     lines.push(`exit code: ${timedOut ? 'timed out' : (exitCode ?? 'did not run')}`);
@@ -52,6 +52,6 @@ export function debugDetails(error: unknown): string[] {
 /** The `--json` form of an error. */
 export function errorJson(error: unknown, debug: boolean): { error: Record<string, unknown> } {
   const json: Record<string, unknown> = { code: errorCodeOf(error), message: errorMessageOf(error) };
-  if (debug && error instanceof BerthError && error.command) json.command = error.command;
+  if (debug && BerthError.is(error) && error.command) json.command = error.command;
   return { error: json };
 }

@@ -5,6 +5,7 @@ import type { CommandContext } from './commands/context.js';
 import { registerCopy } from './commands/copy.js';
 import { registerCreate } from './commands/create.js';
 import { registerDrivers } from './commands/drivers.js';
+import { registerNet } from './commands/net.js';
 import { registerRecover } from './commands/recover.js';
 import { registerSnapshot } from './commands/snapshot.js';
 import type { CliIo } from './output.js';
@@ -69,5 +70,6 @@ export function buildProgram(io: CliIo, context: CommandContext): Command {
   registerContainerCommands(program, context);
   registerDrivers(program, context);
   registerRecover(program, context);
+  registerNet(program, context);
   return program;
 }

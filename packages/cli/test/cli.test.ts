@@ -10,11 +10,11 @@ import { parseSize } from '@berth/core';
 import { builtinModules } from '../src/builtins.js';
 
 /**
- * The `berth` binary as a user runs it: the built `dist/bin.js` (build first with
+ * The `berth` binary as a user runs it: the built and bundled `dist/berth.mjs` (build first with
  * `npx tsc -b tsconfig.build.json`), spawned with argv arrays against a fresh lxcpath
  * per test.
  */
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../dist/berth.mjs', import.meta.url));
 
 interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
@@ -488,7 +488,7 @@ describe('berth CLI', function () {
       expect(overlay.capabilities).to.include({ snapshot: true });
       expect(overlay.capabilities.snapshotSources).to.include('dir');
       expect(overlay.options).to.deep.equal([]);
-      expect(drivers.network).to.deep.equal([]);
+      expect(drivers.network.map((d) => d.type)).to.deep.equal(['veth', 'macvlan']);
       expect(drivers.pluginFailures).to.deep.equal([]);
       const text = await ok(['drivers']);
       expect(String(text.stdout)).to.match(/^STORAGE\s+STATUS\s+CAPABILITIES$/m);

@@ -7,10 +7,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { Lxcpath, ok, refused, run, skipBecause } from '@berth/conformance';
+import { Lxcpath, ok, refused, run, skipBecause, berthBinary, ensureBerthBinary } from '@berth/conformance';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-const BERTH_BIN = join(REPO_ROOT, 'packages/cli/dist/bin.js');
+const BERTH_BIN = berthBinary(REPO_ROOT);
 
 describe('interop with real LXC (lxc-* tools and the berth binary on one lxcpath)', function () {
   this.timeout(180_000);
@@ -22,7 +22,7 @@ describe('interop with real LXC (lxc-* tools and the berth binary on one lxcpath
       const found = await run(['sh', '-c', `command -v ${tool}`]);
       expect(found.exitCode, `${tool} is missing: scripts/test.sh installs Debian's lxc package`).to.equal(0);
     }
-    if (!existsSync(BERTH_BIN)) await ok([join(REPO_ROOT, 'node_modules/.bin/tsc'), '-b', join(REPO_ROOT, 'tsconfig.build.json')], 300_000);
+    await ensureBerthBinary(REPO_ROOT);
     lx = await Lxcpath.make(BERTH_BIN);
     await ok(lx.lxc('create', 'base', '-t', 'busybox', '-f', lx.createConfig));
   });

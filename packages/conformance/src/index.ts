@@ -21,6 +21,7 @@
  */
 export { skipBecause } from './skip.js';
 export { storageConformance, type ConformanceEnvironment, type StorageConformanceOptions } from './storage-suite.js';
+export { networkConformance, interfacesIn, pings, sh, waitForDad, TestNamespaces, type NetworkConformanceOptions, type NetworkWorld } from './network-suite.js';
 export { conformanceRuns, conformanceRunsFor, recordConformanceRun, type ConformanceRun } from './registry.js';
 export { FailingHostFs } from './failing-fs.js';
 export { FIXTURE, buildFixture, describeAcl, describeTree, describeXattrs, diffTrees, type EntryFacts, type Fixture } from './fixture.js';
@@ -34,4 +35,4 @@ export {
   type TemporaryLxcpath,
 } from './host-state.js';
 export { kernelHasFilesystem, makeLoopFilesystem, type LoopFilesystem, type LoopFilesystemOptions } from './loop-filesystem.js';
-export { Lxcpath, ok, refused, run, type Result } from './lxc-testbed.js';
+export { Lxcpath, berthBinary, ensureBerthBinary, ok, refused, run, type Result } from './lxc-testbed.js';

@@ -42,7 +42,7 @@ export class Lxcpath {
     readonly path: string,
     /** `lxc-create -f`: no network device (the host default links lxcbr0, absent here). */
     readonly createConfig: string,
-    /** The berth binary (`packages/cli/dist/bin.js`), run with node. */
+    /** The berth binary (`packages/cli/dist/berth.mjs`), run with node. */
     readonly berthBin: string,
   ) {}
 
@@ -110,4 +110,19 @@ export class Lxcpath {
     // --one-file-system: never delete through a mount that could not be removed.
     await run(['rm', '-rf', '--one-file-system', this.root, join('/run/lxc/lock', this.root)]);
   }
+}
+
+/** The berth CLI of a checkout, as `pnpm run build` leaves it. */
+export function berthBinary(repoRoot: string): string {
+  return join(repoRoot, 'packages/cli/dist/berth.mjs');
+}
+
+/** Builds the checkout's berth CLI (tsc, then the bundle) unless it is there already. */
+export async function ensureBerthBinary(repoRoot: string): Promise<string> {
+  const binary = berthBinary(repoRoot);
+  if (!existsSync(binary)) {
+    await ok([join(repoRoot, 'node_modules/.bin/tsc'), '-b', join(repoRoot, 'tsconfig.build.json')], 300_000);
+    await ok(['node', join(repoRoot, 'packages/cli/scripts/bundle.mjs')], 300_000);
+  }
+  return binary;
 }

@@ -7,8 +7,8 @@
  * may load this package through different paths, and must still see one registry.
  */
 export interface ConformanceRun {
-  readonly kind: 'storage';
-  /** The backend type the suite creates containers with (`dir`, `overlay`…). */
+  readonly kind: 'storage' | 'network';
+  /** The backend type the suite creates containers with (`dir`, `overlay`…), or the network type. */
   readonly type: string;
   /** The suite's display name. */
   readonly name: string;

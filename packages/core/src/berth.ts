@@ -44,6 +44,8 @@ import { cloneConfig, newContainerConfig, updateHostnameFile } from './ops/clone
 import { Journal } from './ops/journal.js';
 import { OperationRunner, runUndoSteps, type Operation, type UndoServices } from './ops/operation.js';
 import { DriverRegistry } from './registry.js';
+import { NETWORKS } from './contracts/network.js';
+import type { Networks } from './networks.js';
 
 export interface BerthSettings {
   /** Where containers live (`-P`). */
@@ -169,6 +171,8 @@ export class Berth {
     @inject(LOCK_MANAGER) private readonly locks: LockManager,
     @inject(EVENTS) readonly events: BerthEventEmitter,
     @inject(BERTH_SETTINGS) readonly settings: BerthSettings,
+    /** The containers' `lxc.net.N` networks and their runtime wiring. */
+    @inject(NETWORKS) readonly networks: Networks,
   ) {
     this.operations = new OperationRunner(this.undoServices, events, (lxcpath) => new Journal(lxcpath));
   }

@@ -9,6 +9,8 @@ import { COMMAND_RUNNER, DryRunRunner, ExecaRunner, type CommandRunner } from '.
 import { readSystemConfig, type LxcSystemConfig } from './lxc/system.js';
 import { LOADED_MODULES, type PluginFailure } from './plugins.js';
 import { DriverRegistry } from './registry.js';
+import { NETWORKS } from './contracts/network.js';
+import { Networks } from './networks.js';
 
 export interface CreateBerthOptions {
   /** The driver modules to register: the integrator's explicit list. */
@@ -70,6 +72,7 @@ export async function createBerth(options: CreateBerthOptions): Promise<BerthIns
   // @injectAll gives [] then, whereas a `useValue: []` registration is collected as one
   // driver (`[[]]`).
   container.register(DriverRegistry, { useClass: DriverRegistry });
+  container.register(NETWORKS, { useClass: Networks });
   const berth = container.resolve(Berth);
   return { berth, container, runner, events };
 }

@@ -39,19 +39,25 @@ export class BerthError extends Error {
     this.command = options.command ?? findCommand(options.cause);
   }
 
+  /**
+   * Also true for a BerthError from another copy of this package (a plugin's own
+   * @berth/core, a bundled CLI), where `instanceof` would say no.
+   */
   static is(error: unknown, code?: BerthErrorCode): error is BerthError {
-    return error instanceof BerthError && (code === undefined || error.code === code);
+    const berthLike =
+      error instanceof BerthError || (error instanceof Error && error.name === 'BerthError' && typeof (error as { code?: unknown }).code === 'string');
+    return berthLike && (code === undefined || (error as BerthError).code === code);
   }
 
   /** Wraps anything thrown into a BerthError, keeping BerthErrors as they are. */
   static wrap(error: unknown, code: BerthErrorCode, message: string): BerthError {
-    if (error instanceof BerthError) return error;
+    if (BerthError.is(error)) return error;
     return new BerthError(code, `${message}: ${describeError(error)}`, { cause: error });
   }
 }
 
 function findCommand(cause: unknown): CommandFailedDetails | undefined {
-  return cause instanceof BerthError ? cause.command : undefined;
+  return BerthError.is(cause) ? cause.command : undefined;
 }
 
 /** A short, single-line description of anything thrown. */

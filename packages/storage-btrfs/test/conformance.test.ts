@@ -15,13 +15,15 @@ import {
   storageConformance,
   type LoopFilesystem,
   type TemporaryLxcpath,
+  berthBinary,
+  ensureBerthBinary,
 } from '@berth/conformance';
 import { dirModule } from '@berth/storage-dir';
 import { overlayModule } from '@berth/storage-overlay';
 import { btrfsModule } from '@berth/storage-btrfs';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-const BERTH_BIN = join(REPO_ROOT, 'packages/cli/dist/bin.js');
+const BERTH_BIN = berthBinary(REPO_ROOT);
 
 /** Everything here runs on one real btrfs filesystem on a loop device, made and removed by the suite. */
 describe('storage-btrfs', function () {
@@ -178,7 +180,7 @@ describe('storage-btrfs', function () {
     let lx: Lxcpath | undefined;
 
     before(async function () {
-      if (!existsSync(BERTH_BIN)) await ok([join(REPO_ROOT, 'node_modules/.bin/tsc'), '-b', join(REPO_ROOT, 'tsconfig.build.json')], 300_000);
+      await ensureBerthBinary(REPO_ROOT);
       lx = await Lxcpath.make(BERTH_BIN, testbed!.mountpoint);
     });
 
@@ -208,7 +210,7 @@ describe('storage-btrfs', function () {
     let lx: Lxcpath | undefined;
 
     before(async function () {
-      if (!existsSync(BERTH_BIN)) await ok([join(REPO_ROOT, 'node_modules/.bin/tsc'), '-b', join(REPO_ROOT, 'tsconfig.build.json')], 300_000);
+      await ensureBerthBinary(REPO_ROOT);
       lx = await Lxcpath.make(BERTH_BIN, testbed!.mountpoint);
       await ok(lx.lxc('create', 'base', '-B', 'btrfs', '-t', 'busybox', '-f', lx.createConfig));
     });

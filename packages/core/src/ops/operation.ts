@@ -168,7 +168,7 @@ export class OperationRunner {
       // With failures the journal entry stays: `berth recover` retries the undo.
       if (failures.length === 0) await op.close();
       else await record?.abandon();
-      const wrapped = error instanceof BerthError ? error : BerthError.wrap(error, 'Internal', `${kind} failed`);
+      const wrapped = BerthError.is(error) ? error : BerthError.wrap(error, 'Internal', `${kind} failed`);
       const final = failures.length
         ? new BerthError(wrapped.code, `${wrapped.message} (and undo failed: ${failures.join('; ')}; run berth recover)`, { cause: wrapped })
         : wrapped;
