@@ -70,9 +70,12 @@ export class ExecaRunner implements CommandRunner {
   constructor(private readonly onCommand?: (argv: readonly string[]) => void) {}
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-    const [file, ...args] = argv;
-    if (file === undefined) throw new BerthError('InvalidArgument', 'empty command');
+    const [name, ...args] = argv;
+    if (name === undefined) throw new BerthError('InvalidArgument', 'empty command');
     this.onCommand?.(argv);
+    // Spawn by absolute path, found once: a bare name makes every spawn try each PATH
+    // entry in turn (eight failed execve calls for /usr/bin on a typical root PATH).
+    const file = name.includes('/') ? name : ((await this.which(name)) ?? name);
     const child = execa(file, args, {
       reject: false,
       shell: false,
