@@ -1,5 +1,5 @@
 import { BerthError, parseSize, validateContainerName, type StorageOptions } from '@berth/core';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 
 /** Commander parser of `--fssize`/`--size`: checks the format now (a usage error), passes the text on. */
 export function sizeArgument(value: string): string {
@@ -33,9 +33,33 @@ export function usageError(message: string): BerthError {
  * The backend options of `create`/`copy`: the dedicated flags (only those given) plus
  * `-o KEY=VALUE` for the rest. The driver's strict schema judges them.
  */
-export function backendOptions(flags: { fssize?: string; fstype?: string; dir?: string; size?: string; option?: Record<string, string> }): StorageOptions {
+export interface BackendFlags {
+  fssize?: string;
+  fstype?: string;
+  dir?: string;
+  size?: string;
+  zfsroot?: string;
+  vgname?: string;
+  thinpool?: string;
+  option?: Record<string, string>;
+}
+
+/**
+ * The backend flags `create` and `copy` share, named as lxc-create names them; each is
+ * passed on as the backend option of the same name, for the driver's schema to judge.
+ */
+export function addBackendFlags(command: Command): Command {
+  return command
+    .addOption(new Option('--size <size>', 'quota on the rootfs for backends with quotas (btrfs qgroups, zfs refquota): 512M, 10G').argParser(sizeArgument))
+    .option('--zfsroot <dataset>', 'zfs: the parent dataset (default lxc.bdev.zfs.root, else lxc)')
+    .option('--vgname <vg>', 'lvm: the volume group (default lxc.bdev.lvm.vg, else lxc)')
+    .option('--thinpool <lv>', 'lvm: the thin pool (default lxc.bdev.lvm.thin_pool, else lxc)')
+    .option('-o, --option <key=value>', 'another backend option; repeat for more', keyValueArgument);
+}
+
+export function backendOptions(flags: BackendFlags): StorageOptions {
   const options: Record<string, unknown> = {};
-  const dedicated = { fssize: flags.fssize, fstype: flags.fstype, dir: flags.dir, size: flags.size };
+  const dedicated = { fssize: flags.fssize, fstype: flags.fstype, dir: flags.dir, size: flags.size, zfsroot: flags.zfsroot, vgname: flags.vgname, thinpool: flags.thinpool };
   for (const [key, value] of Object.entries(dedicated)) {
     if (value !== undefined) options[key] = value;
   }

@@ -1,31 +1,28 @@
 import { Option, type Command } from 'commander';
-import { backendOptions, checkNames, keyValueArgument, sizeArgument } from '../arguments.js';
+import { addBackendFlags, backendOptions, type BackendFlags, checkNames, sizeArgument } from '../arguments.js';
 import { ExitCode, errorCodeOf, errorMessageOf } from '../exit.js';
 import { containerJson } from '../json.js';
 import type { CommandContext } from './context.js';
 
-interface CopyFlags {
+interface CopyFlags extends BackendFlags {
   snapshot?: boolean;
   backend?: string;
-  fssize?: string;
-  size?: string;
-  option?: Record<string, string>;
   keepHwaddr?: boolean;
 }
 
 export function registerCopy(program: Command, context: CommandContext): void {
-  program
-    .command('copy')
-    .summary('copy a container to new ones (full or snapshot clones)')
-    .description('copy a container to one or more new ones, all at once (as lxc-copy)')
-    .argument('<source>', 'the container to copy')
-    .argument('<target...>', 'names of the new containers')
-    .option('-s, --snapshot', 'copy-on-write snapshot clones instead of full copies (a dir container gets overlay clones)')
-    .option('-B, --backend <type>', "backend of the copies (default: the source's)")
-    .addOption(new Option('--fssize <size>', 'filesystem size of the copies, for sized backends: 512M, 1G, 2GiB; a bare number is MiB').argParser(sizeArgument))
-    .addOption(new Option('--size <size>', 'quota on the rootfs for backends with quotas (btrfs qgroups): 512M, 10G').argParser(sizeArgument))
-    .option('-o, --option <key=value>', 'another backend option; repeat for more', keyValueArgument)
-    .option('-M, --keep-hwaddr', "keep the source's MAC addresses (default: new ones)")
+  addBackendFlags(
+    program
+      .command('copy')
+      .summary('copy a container to new ones (full or snapshot clones)')
+      .description('copy a container to one or more new ones, all at once (as lxc-copy)')
+      .argument('<source>', 'the container to copy')
+      .argument('<target...>', 'names of the new containers')
+      .option('-s, --snapshot', 'copy-on-write snapshot clones instead of full copies (a dir container gets overlay clones)')
+      .option('-B, --backend <type>', "backend of the copies (default: the source's)")
+      .addOption(new Option('--fssize <size>', 'filesystem size of the copies, for sized backends: 512M, 1G, 2GiB; a bare number is MiB').argParser(sizeArgument))
+      .option('-M, --keep-hwaddr', "keep the source's MAC addresses (default: new ones)"),
+  )
     .addHelpText(
       'after',
       `

@@ -1,34 +1,29 @@
 import { Option, type Command } from 'commander';
 import type { CreateSource } from '@berth/core';
-import { backendOptions, checkNames, keyValueArgument, sizeArgument, usageError } from '../arguments.js';
+import { addBackendFlags, backendOptions, type BackendFlags, checkNames, sizeArgument, usageError } from '../arguments.js';
 import { containerJson } from '../json.js';
 import type { CommandContext } from './context.js';
 
-interface CreateFlags {
+interface CreateFlags extends BackendFlags {
   backend?: string;
-  fssize?: string;
-  fstype?: string;
-  dir?: string;
-  size?: string;
-  option?: Record<string, string>;
   fromDir?: string;
   tarball?: string;
   template?: string;
 }
 
 export function registerCreate(program: Command, context: CommandContext): void {
-  program
-    .command('create')
-    .summary('create a container (empty, from a directory, tarball or template)')
-    .description('create a container: empty, or filled from a directory, a rootfs tarball or an LXC template')
-    .argument('<name>', 'name of the new container')
-    .argument('[args...]', 'after --: arguments for the template (with -t)')
-    .option('-B, --backend <type>', 'storage backend, see `berth drivers` (default: dir)')
-    .addOption(new Option('--fssize <size>', 'filesystem size for sized backends: 512M, 1G, 2GiB; a bare number is MiB').argParser(sizeArgument))
-    .option('--fstype <type>', 'filesystem type for sized backends (ext4, xfs…)')
-    .option('--dir <path>', 'put the rootfs directory here instead of <lxcpath>/<name>/rootfs (dir backend)')
-    .addOption(new Option('--size <size>', 'quota on the rootfs for backends with quotas (btrfs qgroups): 512M, 10G').argParser(sizeArgument))
-    .option('-o, --option <key=value>', 'another backend option; repeat for more', keyValueArgument)
+  addBackendFlags(
+    program
+      .command('create')
+      .summary('create a container (empty, from a directory, tarball or template)')
+      .description('create a container: empty, or filled from a directory, a rootfs tarball or an LXC template')
+      .argument('<name>', 'name of the new container')
+      .argument('[args...]', 'after --: arguments for the template (with -t)')
+      .option('-B, --backend <type>', 'storage backend, see `berth drivers` (default: dir)')
+      .addOption(new Option('--fssize <size>', 'filesystem size for sized backends: 512M, 1G, 2GiB; a bare number is MiB').argParser(sizeArgument))
+      .option('--fstype <type>', 'filesystem type for sized backends (ext4, xfs…)')
+      .option('--dir <path>', 'put the rootfs directory here instead of <lxcpath>/<name>/rootfs (dir backend)'),
+  )
     .addOption(new Option('--from-dir <dir>', 'fill the rootfs with a copy of this directory').conflicts(['tarball', 'template']))
     .addOption(new Option('--tarball <file>', 'fill the rootfs from this tarball (.tar, .tar.gz, .tar.xz…)').conflicts(['template']))
     .option('-t, --template <name>', 'run an LXC template: lxc-<name> in /usr/share/lxc/templates, or a path')
