@@ -22,6 +22,7 @@ BERTH_SYSTEM_PACKAGES=(
   iproute2       # ip: network namespaces, veth, macvlan
   util-linux     # losetup, mount, umount, nsenter, unshare
   kmod           # modprobe
+  procps         # sysctl: proxy_arp/proxy_ndp of veth router mode
   tar xz-utils   # --tarball sources
 )
 

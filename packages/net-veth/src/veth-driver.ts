@@ -104,11 +104,7 @@ export class VethDriver implements NetworkDriver<VethSettings> {
       undo.push(`delete ${hostName}`, () => ipCli.linkDelete(this.runner, host, hostName));
       if (bridge !== undefined) await ipCli.linkSetMaster(this.runner, host, hostName, bridge);
       await ipCli.linkSetUp(this.runner, host, hostName);
-      if (mode === 'router') {
-        for (const { family, cidr } of configuredAddresses(settings)) {
-          await ipCli.routeAdd(this.runner, host, family, `${cidr.split('/')[0]!}/${family === 4 ? 32 : 128}`, hostName);
-        }
-      }
+      if (mode === 'router') await this.routeToContainer(settings, host, hostName);
       for (const route of settings['veth.ipv4.route'] ?? []) await ipCli.routeAdd(this.runner, host, 4, route, hostName);
       for (const route of settings['veth.ipv6.route'] ?? []) await ipCli.routeAdd(this.runner, host, 6, route, hostName);
       await configureContainerSide(this.runner, settings, target, name);
@@ -122,6 +118,24 @@ export class VethDriver implements NetworkDriver<VethSettings> {
       ...(hwaddr !== undefined ? { hwaddr } : {}),
       ...(mtu !== undefined ? { mtu } : {}),
     };
+  }
+
+  /**
+   * Router mode, as LXC does it: host routes to the container's addresses through the
+   * host end, and that end answers ARP/NDP for the container's gateways (proxy entries),
+   * so the container reaches the host without any bridge. All of it goes with the device.
+   */
+  private async routeToContainer(settings: VethSettings, host: NetworkTarget['hostNetns'], hostName: string): Promise<void> {
+    for (const { family, cidr } of configuredAddresses(settings)) {
+      await ipCli.routeAdd(this.runner, host, family, `${cidr.split('/')[0]!}/${family === 4 ? 32 : 128}`, hostName);
+    }
+    for (const family of [4, 6] as const) {
+      const gateway = settings[`ipv${family}.gateway`];
+      if (gateway === undefined || gateway === 'auto' || gateway === 'dev') continue;
+      const key = family === 4 ? `net.ipv4.conf.${hostName}.proxy_arp` : `net.ipv6.conf.${hostName}.proxy_ndp`;
+      await ipCli.sysctlSet(this.runner, host, key, '1');
+      await ipCli.neighProxyAdd(this.runner, host, family, gateway, hostName);
+    }
   }
 
   async teardown(settings: VethSettings, target: NetworkTarget): Promise<void> {

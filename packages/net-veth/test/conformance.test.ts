@@ -104,4 +104,33 @@ describe('veth: driver specifics', function () {
     await veth.teardown(settings, target());
     expect(await interfacesIn(host)).to.deep.equal(['lo']);
   });
+
+  it('router mode with gateways: the host end answers ARP/NDP for them, the container reaches the host', async function () {
+    const veth = await driver();
+    // The host's own address lives on another device (a veth with both ends in the host
+    // namespace; this kernel has no dummy driver): only routing joins them.
+    await sh(['ip', '-n', host, 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'uplink-peer']);
+    await sh(['ip', '-n', host, 'link', 'set', 'uplink-peer', 'up']);
+    await sh(['ip', '-n', host, 'addr', 'add', '198.51.100.1/24', 'dev', 'uplink']);
+    await sh(['ip', '-n', host, 'addr', 'add', '2001:db8:2::1/64', 'dev', 'uplink', 'nodad']);
+    await sh(['ip', '-n', host, 'link', 'set', 'uplink', 'up']);
+    await sh(['ip', 'netns', 'exec', host, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
+    const settings = veth.parse([
+      ['type', 'veth'], ['veth.mode', 'router'], ['flags', 'up'], ['veth.pair', 'vethg'],
+      // IPv4: the host's own address as the gateway (ARP for a route-less address is
+      // never proxied); IPv6: a link-local gateway that only proxy NDP answers.
+      ['ipv4.address', '192.0.2.20/32'], ['ipv4.gateway', '198.51.100.1'],
+      ['ipv6.address', '2001:db8::20/128'], ['ipv6.gateway', 'fe80::1'],
+    ]);
+    await veth.setup(settings, target());
+    expect(await sh(['ip', 'netns', 'exec', host, 'sysctl', '-n', 'net.ipv4.conf.vethg.proxy_arp'])).to.equal('1');
+    expect(await sh(['ip', '-n', host, '-4', 'neigh', 'show', 'proxy', 'dev', 'vethg'])).to.include('198.51.100.1');
+    expect(await sh(['ip', '-n', host, '-6', 'neigh', 'show', 'proxy', 'dev', 'vethg'])).to.include('fe80::1');
+    expect(await sh(['ip', '-n', container, '-4', 'route', 'show', 'default'])).to.include('via 198.51.100.1');
+    await waitForDad(container);
+    expect(await pings(container, '198.51.100.1'), 'IPv4 through the gateway').to.equal(true);
+    expect(await pings(container, '2001:db8:2::1'), 'IPv6 through the proxy-NDP gateway').to.equal(true);
+    await veth.teardown(settings, target());
+    expect(await interfacesIn(host)).to.deep.equal(['lo', 'uplink', 'uplink-peer']);
+  });
 });

@@ -153,6 +153,19 @@ export function routeAdd(runner: CommandRunner, ns: NetnsRef | undefined, family
   return ip(runner, ns, [`-${family}`, 'route', 'add', destination, ...(via ? ['via', via] : []), 'dev', dev]);
 }
 
+/** `ip [-6] neigh add proxy ADDRESS dev DEV`: answer ARP/NDP for ADDRESS on DEV. */
+export function neighProxyAdd(runner: CommandRunner, ns: NetnsRef | undefined, family: 4 | 6, address: string, dev: string) {
+  return ip(runner, ns, [`-${family}`, 'neigh', 'add', 'proxy', address, 'dev', dev]);
+}
+
+/**
+ * `sysctl -w KEY=VALUE` in a namespace (`/proc/sys/net` shows the writer's own network
+ * namespace, so the command runs inside it). Exit 255 when the key does not exist.
+ */
+export function sysctlSet(runner: CommandRunner, ns: NetnsRef | undefined, key: string, value: string) {
+  return runner.run(inNetns(ns, ['sysctl', '-q', '-w', `${key}=${value}`]));
+}
+
 /** `ip [-6] route show dev DEV`: the routes through a device, one per line. */
 export async function routeList(runner: CommandRunner, ns: NetnsRef | undefined, family: 4 | 6, dev: string): Promise<string[]> {
   const result = await ip(runner, ns, [`-${family}`, 'route', 'show', 'dev', dev], { readOnly: true });

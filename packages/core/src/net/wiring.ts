@@ -134,7 +134,15 @@ export async function configureContainerSide(
     if (gateway === 'dev') await ipCli.routeAdd(runner, ns, family, 'default', dev);
     else {
       const via = gateway === 'auto' ? await autoGateway(runner, target.hostNetns, settings.link, family) : gateway;
-      await ipCli.routeAdd(runner, ns, family, 'default', dev, via);
+      try {
+        await ipCli.routeAdd(runner, ns, family, 'default', dev, via);
+      } catch (error) {
+        // A gateway outside the container's subnets (veth router mode's usual setup):
+        // make it reachable on the device first, as LXC does, then route through it.
+        if (!/unreachable|invalid gateway|nexthop/i.test(describeError(error))) throw error;
+        await ipCli.routeAdd(runner, ns, family, `${via}/${family === 4 ? 32 : 128}`, dev);
+        await ipCli.routeAdd(runner, ns, family, 'default', dev, via);
+      }
     }
   }
 }
