@@ -20,6 +20,7 @@ import { BerthError, describeError, errnoCode } from './errors.js';
 import { EVENTS, type BerthEventEmitter, type OperationSubject } from './events.js';
 import { HOST_FS, HostFs, isDirectory, isInside, pathExists, readTextIfExists } from './host/fs.js';
 import { extractTarball } from './host/host-cli.js';
+import { mountsUnder } from './host/mounts.js';
 import { LOCK_MANAGER, type LockHandle, type LockManager } from './host/lock.js';
 import { COMMAND_RUNNER, type CommandRunner } from './host/runner.js';
 import { LxcConfig } from './lxc/config.js';
@@ -534,6 +535,10 @@ export class Berth {
     await this.refuseIfRunning(target, 'destroy');
     await this.withLocks([{ ref: target, mode: 'exclusive' }], async () => {
       await this.requireContainer(target);
+      const mounted = await mountsUnder(target.dir);
+      if (mounted.length > 0) {
+        throw new BerthError('InUse', `cannot destroy ${name}: ${mounted[mounted.length - 1]!.mountpoint} is mounted; unmount it first`);
+      }
       const dependents = await this.liveRecords(paths.dependents(target));
       if (dependents.length > 0) {
         throw new BerthError('FailedPrecondition', `cannot destroy ${name}: ${describeRecords(dependents)} depend on it; destroy them first`);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -7,6 +8,7 @@ import { BerthError, ExecaRunner, LXC_DEFAULTS, createBerth, type Berth } from '
 import {
   Lxcpath,
   kernelHasFilesystem,
+  listLxcpath,
   ok,
   run,
   makeLoopFilesystem,
@@ -159,7 +161,59 @@ describe('storage-btrfs', function () {
       }
     });
 
+    it('detects an unprefixed rootfs path that is a subvolume, and destroys it as one', async () => {
+      await berth.create({ name: 'old', backend: 'btrfs' });
+      const configPath = join(lxcpath, 'old', 'config');
+      const rootfs = join(lxcpath, 'old', 'rootfs');
+      const config = await readFile(configPath, 'utf8');
+      await writeFile(configPath, config.replace(`lxc.rootfs.path = btrfs:${rootfs}`, `lxc.rootfs.path = ${rootfs}`));
+      expect((await berth.info('old')).backend).to.equal('btrfs');
+      await berth.destroy('old');
+      expect((await subvolumes()).some((p) => p.includes('/old/'))).to.equal(false);
+    });
+
+    it('refuses to destroy a container while something is mounted inside it, touching nothing', async () => {
+      await berth.create({ name: 'busy', backend: 'btrfs' });
+      const inside = join(lxcpath, 'busy', 'rootfs', 'mnt');
+      await mkdir(inside);
+      await runner.run(['mount', '-t', 'tmpfs', 'tmpfs', inside]);
+      try {
+        await berth.destroy('busy').then(
+          () => expect.fail('destroyed a container with a mount inside'),
+          (error: unknown) => {
+            expect(BerthError.is(error, 'InUse'), String(error)).to.equal(true);
+            expect((error as Error).message).to.match(/mounted/);
+          },
+        );
+        expect(await berth.exists('busy')).to.equal(true);
+        expect(await show(join(lxcpath, 'busy', 'rootfs'))).to.match(/Subvolume ID/);
+      } finally {
+        await runner.run(['umount', inside]);
+      }
+      await berth.destroy('busy');
+    });
+
     describe('quotas', function () {
+      it('filling a container past the quota it is given fails in one line and leaves nothing behind', async () => {
+        // The data comes from another filesystem: within this one, cp would reflink it,
+        // and shared extents are not charged when written.
+        const elsewhere = await makeTemporaryLxcpath();
+        try {
+          await writeFile(join(elsewhere.lxcpath, 'blob'), randomBytes(24 * 1024 * 1024));
+          const before = await listLxcpath(lxcpath);
+          const subvolumesBefore = await subvolumes();
+          const attempt = berth.create({ name: 'small', backend: 'btrfs', options: { size: '8M' }, source: { kind: 'directory', path: elsewhere.lxcpath } });
+          const error = await attempt.then(() => undefined, (e: unknown) => e as Error);
+          expect(error, 'created past its quota').to.not.equal(undefined);
+          expect(error!.message).to.match(/quota exceeded/i);
+          expect(error!.message).to.not.include('\n');
+          expect(await listLxcpath(lxcpath)).to.deep.equal(before);
+          expect(await subvolumes()).to.deep.equal(subvolumesBefore);
+        } finally {
+          await elsewhere.teardown();
+        }
+      });
+
       it('enforces a size limit inside the rootfs (EDQUOT) and a clone keeps its limit', async () => {
         await berth.create({ name: 'q', backend: 'btrfs', options: { size: '16M' } });
         const info = await berth.info('q');
@@ -203,6 +257,24 @@ describe('storage-btrfs', function () {
       }
       const listed = await ok(lx!.berth('--json', 'ls'));
       expect((JSON.parse(listed.stdout) as { name: string }[]).map((c) => c.name).sort()).to.deep.equal(['base', ...names].sort());
+    });
+
+    it('berth quota sets and removes a limit; ls --usage and info show it', async function () {
+      await ok(lx!.berth('create', 'q1', '-B', 'btrfs'));
+      const set = await ok(lx!.berth('quota', 'q1', '48M'));
+      expect(set.stdout).to.match(/q1 is limited to 48 MiB/);
+      const info = JSON.parse((await ok(lx!.berth('--json', 'info', 'q1'))).stdout) as { usage: { limitBytes: number | null; details: Record<string, unknown> } };
+      expect(info.usage.limitBytes).to.equal(48 * 1024 * 1024);
+      expect(info.usage.details).to.include.keys('referenced', 'exclusive');
+      const table = (await ok(lx!.berth('ls', '--usage'))).stdout;
+      expect(table).to.match(/^NAME\s+BACKEND\s+SNAPSHOTS\s+USED\s+LIMIT/m);
+      expect(table).to.match(/^q1\s+btrfs\s+0\s+\S+ \S+\s+48 MiB/m);
+      await ok(lx!.berth('quota', 'q1', 'none'));
+      const after = JSON.parse((await ok(lx!.berth('--json', 'info', 'q1'))).stdout) as { usage: { limitBytes: number | null } };
+      expect(after.usage.limitBytes).to.equal(null);
+      const bad = await run(lx!.berth('quota', 'q1', '12X'));
+      expect(bad.exitCode).to.equal(2);
+      expect(bad.stderr.trim().split('\n')).to.have.length(1);
     });
   });
 

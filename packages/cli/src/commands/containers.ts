@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatBytes, parseSize, type ContainerInfo } from '@berth/core';
+import { formatBytes, parseSize, type ContainerInfo, type ContainerSummary } from '@berth/core';
 import { checkNames } from '../arguments.js';
 import { containerInfoJson, containerJson } from '../json.js';
 import { listOrDash, renderTable } from '../output.js';
@@ -60,21 +60,31 @@ export function registerContainerCommands(program: Command, context: CommandCont
     .summary("list containers")
     .alias('list')
     .description('list the containers in the lxcpath')
-    .action(async (_flags: unknown, command: Command) => {
+    .option('-u, --usage', 'also show each rootfs\'s usage and limit, where the backend reports them (slower: asks every backend)')
+    .action(async (flags: { usage?: boolean }, command: Command) => {
       const session = context.session(command);
-      const containers = await (await session.berth()).list();
+      const berth = await session.berth();
+      const containers = await berth.list();
+      if (flags.usage) {
+        const infos = await Promise.all(containers.map((c) => berth.info(c.name)));
+        const used = (info: ContainerInfo) => (info.usage ? formatBytes(info.usage.usedBytes) : '-');
+        const limit = (info: ContainerInfo) => (info.usage?.limitBytes !== undefined ? formatBytes(info.usage.limitBytes) : '-');
+        session.output.result(infos.map(containerInfoJson), () =>
+          infos.length === 0
+            ? []
+            : renderTable(
+                ['NAME', 'BACKEND', 'SNAPSHOTS', 'USED', 'LIMIT', 'DEPENDS-ON', 'DEPENDENTS'],
+                infos.map((c) => [listName(c), c.backend, String(c.snapshots), used(c), limit(c), listOrDash(c.dependsOn), listOrDash(c.dependents)]),
+              ),
+        );
+        return;
+      }
       session.output.result(containers.map(containerJson), () =>
         containers.length === 0
           ? []
           : renderTable(
               ['NAME', 'BACKEND', 'SNAPSHOTS', 'DEPENDS-ON', 'DEPENDENTS'],
-              containers.map((c) => [
-                c.partial ? `${c.name} (partial)` : c.name,
-                c.backend,
-                String(c.snapshots),
-                listOrDash(c.dependsOn),
-                listOrDash(c.dependents),
-              ]),
+              containers.map((c) => [listName(c), c.backend, String(c.snapshots), listOrDash(c.dependsOn), listOrDash(c.dependents)]),
             ),
       );
     });
@@ -151,4 +161,8 @@ function infoLines(info: ContainerInfo): string[] {
   }
   const width = Math.max(...rows.map(([key]) => key.length)) + 1;
   return rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value}`);
+}
+
+function listName(container: ContainerSummary): string {
+  return container.partial ? `${container.name} (partial)` : container.name;
 }
