@@ -257,6 +257,10 @@ export interface BerthLib {
 export interface BerthLibOptions {
   /** Register the btrfs driver too: modules [btrfs, dir, overlay], as the CLI ships them. */
   btrfs?: boolean;
+  /** Register the zfs driver too: modules [zfs, dir, overlay] (with btrfs: [btrfs, zfs, dir, overlay]). */
+  zfs?: boolean;
+  /** createBerth's system config (default: /etc/lxc/lxc.conf as read now); zfs needs its zfsRoot. */
+  system?: Record<string, unknown>;
   /** createBerth's copyConcurrency (berth's default: 16). */
   copyConcurrency?: number;
 }
@@ -266,6 +270,7 @@ export async function makeBerthLib(lxcpath: string, options: BerthLibOptions = {
   const { dirModule } = await importFrom(fromCli, '@berth/storage-dir');
   const { overlayModule } = await importFrom(fromCli, '@berth/storage-overlay');
   const modules = [dirModule, overlayModule];
+  if (options.zfs) modules.unshift((await importFrom(fromCli, '@berth/storage-zfs')).zfsModule);
   if (options.btrfs) modules.unshift((await importFrom(fromCli, '@berth/storage-btrfs')).btrfsModule);
   const commands: CommandTiming[] = [];
   const real = new core.ExecaRunner();
@@ -284,6 +289,7 @@ export async function makeBerthLib(lxcpath: string, options: BerthLibOptions = {
   };
   const instance = await core.createBerth({
     modules, lxcpath, runner,
+    ...(options.system ? { system: options.system } : {}),
     ...(options.copyConcurrency !== undefined ? { copyConcurrency: options.copyConcurrency } : {}),
   });
   return { berth: instance.berth, commands, instance };
@@ -295,6 +301,110 @@ export async function berthLibCopy(lib: BerthLib, source: string, targets: strin
   if (failed.length) throw new Error(`berth copy failed for ${failed.length} target(s): ${failed[0]!.error?.message}`);
 }
 
+// ------------------------------------------------------------------ zfs (zfs-fuse)
+
+export interface ZfsPoolSetup {
+  pool: string;
+  image: string;
+  /** The zfs-fuse daemon this run started (stopped by the cleanup), or undefined if one already ran. */
+  startedDaemon: number | undefined;
+}
+
+/** `zpool list` answers: a ZFS implementation (kernel module or zfs-fuse daemon) is up. */
+export async function zfsAnswers(): Promise<boolean> {
+  const r = await run(['zpool', 'list', '-H', '-o', 'name'], { reject: false, timeout: 5000 });
+  return r.exitCode === 0;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, then SIGKILL after `timeoutMs`; resolves once the process is gone. */
+export async function stopProcess(pid: number, timeoutMs = 20_000): Promise<void> {
+  if (!processAlive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = performance.now() + timeoutMs;
+  while (processAlive(pid)) {
+    if (performance.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 500));
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Unmounts every mount of `dataset` and the datasets below it (zfs mounts and bind mounts of them), deepest first. */
+export async function unmountDatasets(dataset: string): Promise<void> {
+  for (let pass = 0; pass < 3; pass++) {
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '))
+      .filter((f) => f[0] === dataset || f[0]?.startsWith(`${dataset}/`))
+      .map((f) => f[1]!.replace(/\\040/g, ' '))
+      .sort((a, b) => b.length - a.length);
+    if (!mounts.length) return;
+    for (const m of mounts) {
+      const r = await run(['umount', m], { reject: false });
+      if (r.exitCode !== 0) await run(['umount', '-l', m], { reject: false });
+    }
+  }
+}
+
+/** Retries a zfs command that zfs-fuse answers "busy" for a moment after an unmount. */
+export async function zfsRetry(argv: readonly string[], attempts = 20): Promise<void> {
+  for (let i = 0; ; i++) {
+    const r = await run(argv, { reject: false });
+    if (r.exitCode === 0) return;
+    if (i >= attempts || !/busy/i.test(r.stderr)) throw new Error(`${argv.join(' ')}: ${r.stderr.trim()}`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+/**
+ * A ZFS pool on a sparse file in `workdir`, as packages/storage-zfs/test/zfs-testbed.ts
+ * makes it: zfs-fuse is started (with a pidfile, no --enable-xattr) unless a ZFS already
+ * answers, and the pool gets a unique name. Cleanups (LIFO): destroy the pool (after
+ * unmounting everything of it), stop the daemon this run started, remove the file.
+ */
+export async function setupZfsPool(workdir: string, size: number, prefix = 'berthbench'): Promise<ZfsPoolSetup> {
+  const { randomBytes } = await import('node:crypto');
+  const pool = `${prefix}${randomBytes(3).toString('hex')}`;
+  const image = join(workdir, 'pool.img');
+  let startedDaemon: number | undefined;
+  if (!(await zfsAnswers())) {
+    const pidfile = join(workdir, 'zfs-fuse.pid');
+    await run(['zfs-fuse', '--pidfile', pidfile, '--no-kstat-mount'], { timeout: 20_000 });
+    const deadline = performance.now() + 20_000;
+    while (!existsSync(pidfile) || !readFileSync(pidfile, 'utf8').trim()) {
+      if (performance.now() > deadline) throw new Error('zfs-fuse wrote no pidfile');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const pid = Number(readFileSync(pidfile, 'utf8').trim());
+    startedDaemon = pid;
+    onCleanup(`stop zfs-fuse ${pid}`, () => stopProcess(pid));
+    while (!(await zfsAnswers())) {
+      if (performance.now() > deadline) throw new Error('zfs-fuse started but zpool does not answer');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    log(`started zfs-fuse (pid ${pid})`);
+  } else {
+    log('a ZFS (zfs-fuse or the module) already answers: using it, not stopping it');
+  }
+  const handle = await open(image, 'w');
+  onCleanup(`rm ${image}`, () => rm(image, { force: true }));
+  await handle.truncate(size); // sparse
+  await handle.close();
+  await run(['zpool', 'create', '-m', 'none', '-o', 'cachefile=none', pool, image]);
+  onCleanup(`zpool destroy ${pool}`, async () => {
+    await unmountDatasets(pool);
+    await zfsRetry(['zpool', 'destroy', '-f', pool]);
+  });
+  return { pool, image, startedDaemon };
+}
 
 export async function checkClean(workdir: string): Promise<string[]> {
   const left: string[] = [];
