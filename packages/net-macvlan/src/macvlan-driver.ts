@@ -11,6 +11,7 @@ import {
   effectiveHwaddr,
   ipCli,
   parseNetworkKeys,
+  probeNetworkTools,
   renderNetworkKeys,
   requireFreeName,
   requireLink,
@@ -50,10 +51,8 @@ export class MacvlanDriver implements NetworkDriver<MacvlanSettings> {
 
   constructor(@inject(COMMAND_RUNNER) private readonly runner: CommandRunner) {}
 
-  async probe(): Promise<Availability> {
-    if (!(await this.runner.which('ip'))) return { available: false, reason: 'iproute2 is not installed (no ip command)' };
-    if (!(await this.runner.which('nsenter'))) return { available: false, reason: 'util-linux nsenter is not installed' };
-    return { available: true };
+  probe(): Promise<Availability> {
+    return probeNetworkTools(this.runner);
   }
 
   parse(keys: NetworkKeys, keyPrefix = ''): MacvlanSettings {

@@ -13,6 +13,7 @@ import {
   ipCli,
   isInterfaceName,
   parseNetworkKeys,
+  probeNetworkTools,
   randomVethName,
   renderNetworkKeys,
   requireFreeName,
@@ -60,10 +61,8 @@ export class VethDriver implements NetworkDriver<VethSettings> {
 
   constructor(@inject(COMMAND_RUNNER) private readonly runner: CommandRunner) {}
 
-  async probe(): Promise<Availability> {
-    if (!(await this.runner.which('ip'))) return { available: false, reason: 'iproute2 is not installed (no ip command)' };
-    if (!(await this.runner.which('nsenter'))) return { available: false, reason: 'util-linux nsenter is not installed' };
-    return { available: true };
+  probe(): Promise<Availability> {
+    return probeNetworkTools(this.runner);
   }
 
   parse(keys: NetworkKeys, keyPrefix = ''): VethSettings {

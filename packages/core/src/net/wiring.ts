@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BerthError, describeError } from '../errors.js';
 import type { NetnsRef, NetworkDrift, NetworkTarget } from '../contracts/network.js';
+import type { Availability } from '../contracts/storage.js';
 import type { CommandRunner } from '../host/runner.js';
 import * as ipCli from './ip-cli.js';
 import { defaultIpv4Prefix, fillHwaddr, isHwaddrTemplate } from './keys.js';
@@ -209,4 +210,11 @@ function normaliseCidr(cidr: string): string {
   if (!address.includes(':')) return cidr;
   const url = new URL(`http://[${address}]/`);
   return `${url.hostname.slice(1, -1)}/${prefix}`;
+}
+
+/** What every runtime network driver needs on the host: iproute2's ip and nsenter. */
+export async function probeNetworkTools(runner: CommandRunner): Promise<Availability> {
+  if (!(await runner.which('ip'))) return { available: false, reason: 'iproute2 is not installed (no ip command)' };
+  if (!(await runner.which('nsenter'))) return { available: false, reason: 'util-linux nsenter is not installed' };
+  return { available: true };
 }
