@@ -17,14 +17,30 @@
  * (clones, the loop image, its mount, lock dirs) is removed at the end, also on failure
  * or SIGINT/SIGTERM; the run fails if a loop device or mount is left.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  REPO, abortAndCleanUp, checkClean, fmtRatio, fromCli, importFrom, load1, log, makeBerthLib, median, onCleanup,
-  resetBaseRecords, run, runCleanups, setupHostFs, toolVersion, type BerthLib, type HostFsSetup,
+  REPO,
+  checkClean,
+  fmtRatio,
+  fromCli,
+  importFrom,
+  load1,
+  log,
+  makeBerthLib,
+  median,
+  onCleanup,
+  resetBaseRecords,
+  run,
+  runCleanups,
+  setupHostFs,
+  toolVersion,
+  type BerthLib,
+  type HostFsSetup,
+  runBench,
 } from './common.js';
 
 // ------------------------------------------------------------------ arguments
@@ -724,20 +740,4 @@ function printReport(r: Record<string, any>): void {
 
 // ------------------------------------------------------------------ entry
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: cleaning up`);
-    abortAndCleanUp().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (error) {
-  await runCleanups();
-  console.error(error);
-  process.exitCode = 1;
-}
+await runBench(main);

@@ -417,3 +417,25 @@ export async function checkClean(workdir: string): Promise<string[]> {
   return left;
 }
 
+/**
+ * Runs a benchmark's main: everything it registered with onCleanup is undone when it
+ * fails, and on SIGINT/SIGTERM (once; the process then exits 130).
+ */
+export async function runBench(main: () => Promise<void>): Promise<void> {
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (interrupted) return;
+      interrupted = true;
+      log(`${signal}: cleaning up`);
+      abortAndCleanUp().finally(() => process.exit(130));
+    });
+  }
+  try {
+    await main();
+  } catch (error) {
+    await runCleanups();
+    console.error(error);
+    process.exitCode = 1;
+  }
+}

@@ -16,9 +16,33 @@ import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  CLI_BIN, REPO, abortAndCleanUp, berthLibCopy, checkClean, cleanups, dropCaches, fmt, fmtRatio, log, makeBase, makeBerthLib, median,
-  onCleanup, removeContainer, resetBaseRecords, run, runCleanups, setupHostFs, timed, toolVersion, treeStats, usedBytes,
-  type BerthLib, type CommandTiming, type HostFsSetup, type TreeStats,
+  CLI_BIN,
+  REPO,
+  berthLibCopy,
+  checkClean,
+  cleanups,
+  dropCaches,
+  fmt,
+  fmtRatio,
+  log,
+  makeBase,
+  makeBerthLib,
+  median,
+  onCleanup,
+  removeContainer,
+  resetBaseRecords,
+  run,
+  runCleanups,
+  setupHostFs,
+  timed,
+  toolVersion,
+  treeStats,
+  usedBytes,
+  type BerthLib,
+  type CommandTiming,
+  type HostFsSetup,
+  type TreeStats,
+  runBench,
 } from './common.js';
 
 
@@ -507,20 +531,4 @@ function printReport(r: Report): void {
 
 // ------------------------------------------------------------------ entry
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: cleaning up`);
-    abortAndCleanUp().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (error) {
-  await runCleanups();
-  console.error(error);
-  process.exitCode = 1;
-}
+await runBench(main);

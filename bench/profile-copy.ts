@@ -13,8 +13,23 @@ import { chmod, chown, lstat, mkdir, open, readdir, rm, utimes, writeFile } from
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  REPO, abortAndCleanUp, berthLibCopy, checkClean, cleanups, dropCaches, fmt, log, makeBase, makeBerthLib, median, onCleanup,
-  removeContainer, resetBaseRecords, run, runCleanups, setupHostFs, type HostFsSetup,
+  REPO,
+  berthLibCopy,
+  checkClean,
+  cleanups,
+  dropCaches,
+  fmt,
+  makeBase,
+  makeBerthLib,
+  median,
+  onCleanup,
+  removeContainer,
+  resetBaseRecords,
+  run,
+  runCleanups,
+  setupHostFs,
+  type HostFsSetup,
+  runBench,
 } from './common.js';
 
 const argv = process.argv.slice(2);
@@ -209,20 +224,4 @@ async function main() {
   if (left.length) { console.log(`LEFTOVERS: ${left.join('; ')}`); process.exitCode = 1; }
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: cleaning up`);
-    abortAndCleanUp().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (error) {
-  await runCleanups();
-  console.error(error);
-  process.exitCode = 1;
-}
+await runBench(main);

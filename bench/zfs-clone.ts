@@ -30,8 +30,25 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  CLI_BIN, REPO, abortAndCleanUp, checkClean, fmtRatio, fromCli, importFrom, load1, log, makeBerthLib, median, onCleanup,
-  run, runCleanups, setupZfsPool, toolVersion, unmountDatasets, zfsRetry, type BerthLib,
+  CLI_BIN,
+  REPO,
+  checkClean,
+  fmtRatio,
+  fromCli,
+  importFrom,
+  load1,
+  log,
+  makeBerthLib,
+  median,
+  onCleanup,
+  run,
+  runCleanups,
+  setupZfsPool,
+  toolVersion,
+  unmountDatasets,
+  zfsRetry,
+  type BerthLib,
+  runBench,
 } from './common.js';
 
 // ------------------------------------------------------------------ arguments
@@ -633,20 +650,4 @@ function printReport(r: Record<string, any>): void {
 
 // ------------------------------------------------------------------ entry
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: cleaning up`);
-    abortAndCleanUp().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (error) {
-  await runCleanups();
-  console.error(error);
-  process.exitCode = 1;
-}
+await runBench(main);
