@@ -24,6 +24,10 @@ BERTH_SYSTEM_PACKAGES=(
   kmod           # modprobe
   procps         # sysctl: proxy_arp/proxy_ndp of veth router mode
   tar xz-utils   # --tarball sources
+  # The LVM tests' VM (test/vm/, pnpm test:lvm): this kernel has no device-mapper.
+  # linux-image-amd64 only puts Debian's kernel and modules in /boot and /lib/modules
+  # (and an initrd, by initramfs-tools): the machine keeps booting its own.
+  qemu-system-x86 linux-image-amd64 lvm2 thin-provisioning-tools cpio
 )
 
 berth_log() { printf '==> %s\n' "$*" >&2; }

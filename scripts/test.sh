@@ -37,8 +37,18 @@ status=0
 # process; --foreground keeps Ctrl-C working in a terminal.
 timeout --foreground --signal=INT --kill-after=60 "${BERTH_TEST_TIMEOUT:-75m}" ./node_modules/.bin/mocha "$@" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
 
-# Hook point: the LVM thin tests need device-mapper, which only a qemu VM has here;
-# `pnpm test:lvm` (another issue) runs them there and its result joins this one.
+# The LVM thin tests need device-mapper, which only a qemu VM has here: `pnpm test:lvm`
+# (test/vm/run-lvm-tests.sh, about 8 minutes) runs them there, on a full run only (no
+# arguments; BERTH_SKIP_LVM_VM=1 leaves it out); its counts join the closing line.
+lvm_summary=
+if [ $# -eq 0 ] && [ "${BERTH_SKIP_LVM_VM:-0}" != 1 ]; then
+  lvm_log=.test-tmp/test-lvm.log
+  berth_log "pnpm test:lvm: the LVM tests in a qemu VM (output also in $lvm_log)"
+  bash test/vm/run-lvm-tests.sh 2>&1 | tee "$lvm_log" || true
+  lvm_summary=$(grep -E "$summary_pattern" "$lvm_log" | tail -n 1 || true)
+  [ -n "$lvm_summary" ] || lvm_summary='0 passed, 1 failed, 0 skipped'
+  echo "LVM tests in the VM: $lvm_summary"
+fi
 
 comm -13 <(echo "$before_state") <(kernel_state | sort) | sed 's/^/WARNING: the test run left this behind: /'
 
@@ -50,6 +60,10 @@ if [ -z "$summary" ]; then
     echo "test.sh: mocha ended (exit $status) before printing its summary; see $log"
   fi
   exit $(( status == 0 ? 1 : status ))
+fi
+if [ -n "$lvm_summary" ]; then
+  count() { echo "$1" | sed -E "s/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\\$2/"; }
+  summary="$(( $(count "$summary" 1) + $(count "$lvm_summary" 1) )) passed, $(( $(count "$summary" 2) + $(count "$lvm_summary" 2) )) failed, $(( $(count "$summary" 3) + $(count "$lvm_summary" 3) )) skipped"
 fi
 failed=$(echo "$summary" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then

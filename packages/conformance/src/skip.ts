@@ -4,9 +4,10 @@
  * the host truly lacks something (a kernel feature); a missing package is a setup bug.
  */
 export function skipBecause(context: Mocha.Context, reason: string): never {
-  const runnable = context.currentTest ?? context.test;
-  const isHook = (runnable as { type?: string } | undefined)?.type === 'hook';
-  const target = (isHook ? runnable?.parent : runnable) as unknown as { berthSkipReason?: string } | undefined;
+  // In a hook, `context.test` is the hook (and `currentTest` only the test it runs
+  // before): a `before` hook skips its whole suite, so the reason goes on the suite.
+  const runnable = context.test as (Mocha.Runnable & { type?: string }) | undefined;
+  const target = (runnable?.type === 'hook' ? runnable.parent : (context.currentTest ?? runnable)) as unknown as { berthSkipReason?: string } | undefined;
   if (target) target.berthSkipReason = reason;
   context.skip();
   throw new Error('unreachable: mocha skip() throws');

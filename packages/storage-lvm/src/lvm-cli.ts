@@ -1,0 +1,223 @@
+import { BerthError, type CommandRunner } from '@berth/core';
+
+/**
+ * The commands the LVM driver runs, one function each: lvm2 (`lvs`, `vgs`, `lvcreate`,
+ * `lvchange`, `lvrename`, `lvextend`, `lvreduce`, `lvremove`), util-linux (`mount`,
+ * `umount`, `blkid`) and each filesystem's own tools. Exit codes: the lvm2 tools exit 5
+ * (ECMD_FAILED) when a named VG or LV does not exist or the command failed, 3 on a bad
+ * command line; `mount` 32; `blkid -p` 2 when it finds no filesystem. The reason is on
+ * stderr. LVs are always named `VG/LV`.
+ */
+
+export type LvmFstype = 'ext2' | 'ext3' | 'ext4' | 'xfs' | 'btrfs';
+
+/** mkfs.xfs refuses filesystems below 300 MiB except under the xfstests environment. */
+export const XFS_MINIMUM_BYTES = 300 * 1024 * 1024;
+/** Below this, btrfs wants mixed data and metadata block groups (mkfs.btrfs(8)). */
+export const BTRFS_MIXED_BELOW_BYTES = 1024 * 1024 * 1024;
+
+/** The lvm2 exit status for "not found" and other command failures. */
+const LVM_FAILED = 5;
+
+/** One row of `lvs`, the fields the driver reads. */
+export interface LvInfo {
+  readonly vg: string;
+  readonly name: string;
+  /** `lv_attr`, ten characters: [0] type (`t` thin pool, `V` thin volume, `o` origin, `s` snapshot, `-` plain), [4] state (`a` active). */
+  readonly attr: string;
+  readonly sizeBytes: number;
+  /** The thin pool of a thin volume, '' otherwise. */
+  readonly pool: string;
+  /** The origin of a snapshot, '' otherwise. */
+  readonly origin: string;
+  /** Data use in percent (thin volumes and pools, snapshots), undefined where LVM has none. */
+  readonly dataPercent: number | undefined;
+  /** Metadata use in percent (thin pools), undefined elsewhere. */
+  readonly metadataPercent: number | undefined;
+}
+
+const LV_FIELDS = ['vg_name', 'lv_name', 'lv_attr', 'lv_size', 'pool_lv', 'origin', 'data_percent', 'metadata_percent'];
+const SEPARATOR = '|';
+
+function lvsArgv(target: string): string[] {
+  return ['lvs', '--noheadings', '--nosuffix', '--units', 'b', '--separator', SEPARATOR, '--options', LV_FIELDS.join(','), target];
+}
+
+/** `lvs … VG/LV`: one LV, or undefined when it does not exist (exit 5). */
+export async function lvInfo(runner: CommandRunner, vg: string, lv: string): Promise<LvInfo | undefined> {
+  const result = await runner.run(lvsArgv(`${vg}/${lv}`), { readOnly: true, okExitCodes: [LVM_FAILED] });
+  if (result.exitCode === LVM_FAILED) {
+    if (/not found|failed to find|volume group .* not found|doesn't exist/i.test(result.stderr)) return undefined;
+    throw new BerthError('CommandFailed', `lvs ${vg}/${lv} failed: ${lastLine(result.stderr)}`, {
+      command: { command: lvsArgv(`${vg}/${lv}`), exitCode: result.exitCode, stderr: result.stderr, timedOut: false },
+    });
+  }
+  return parseLvs(result.stdout)[0];
+}
+
+/** `lvs … VG`: every LV of a volume group (hidden ones excepted). */
+export async function listLvs(runner: CommandRunner, vg: string): Promise<LvInfo[]> {
+  const result = await runner.run(lvsArgv(vg), { readOnly: true });
+  return parseLvs(result.stdout);
+}
+
+/** Parses `lvs --noheadings --nosuffix --units b --separator '|'` with {@link LV_FIELDS}. */
+export function parseLvs(stdout: string): LvInfo[] {
+  return stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const fields = line.split(SEPARATOR).map((f) => f.trim());
+      if (fields.length < LV_FIELDS.length) throw new BerthError('CommandFailed', `cannot read this lvs line: ${JSON.stringify(line)}`);
+      const [vg, name, attr, size, pool, origin, data, metadata] = fields as [string, string, string, string, string, string, string, string];
+      const sizeBytes = Number(size);
+      if (!Number.isFinite(sizeBytes)) throw new BerthError('CommandFailed', `cannot read the size in this lvs line: ${JSON.stringify(line)}`);
+      return { vg, name, attr, sizeBytes, pool, origin, dataPercent: percent(data), metadataPercent: percent(metadata) };
+    });
+}
+
+function percent(text: string): number | undefined {
+  if (text === '') return undefined;
+  const value = Number(text.replace(',', '.'));
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** `vgs --noheadings -o vg_name VG`: whether the volume group exists (exit 5: it does not). */
+export async function vgExists(runner: CommandRunner, vg: string): Promise<boolean> {
+  const result = await runner.run(['vgs', '--noheadings', '--options', 'vg_name', vg], { readOnly: true, okExitCodes: [LVM_FAILED] });
+  return result.exitCode === 0 && result.stdout.trim() === vg;
+}
+
+/** `vgs --noheadings -o vg_name`: every volume group. */
+export async function vgNames(runner: CommandRunner): Promise<string[]> {
+  const result = await runner.run(['vgs', '--noheadings', '--options', 'vg_name'], { readOnly: true });
+  return result.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** `lvcreate --type thin`: a thin volume of `bytes` (virtual) in VG/POOL. */
+export function createThin(runner: CommandRunner, vg: string, pool: string, name: string, bytes: number) {
+  return runner.run(['lvcreate', '--yes', '--type', 'thin', '--virtualsize', `${bytes}b`, '--thinpool', pool, '--name', name, vg]);
+}
+
+/** `lvcreate --size`: a classic (fully allocated) LV, old signatures wiped. */
+export function createClassic(runner: CommandRunner, vg: string, name: string, bytes: number) {
+  return runner.run(['lvcreate', '--yes', '--wipesignatures', 'y', '--size', `${bytes}b`, '--name', name, vg]);
+}
+
+/**
+ * `lvcreate --snapshot --setactivationskip n` of a thin volume: a thin snapshot, made
+ * without the activation-skip flag LVM sets by default, so that it is active and can be
+ * mounted at once (LXC leaves the flag and the clone unmountable, lxc#968).
+ */
+export function thinSnapshot(runner: CommandRunner, vg: string, origin: string, name: string) {
+  return runner.run(['lvcreate', '--yes', '--snapshot', '--setactivationskip', 'n', '--activate', 'y', '--name', name, `${vg}/${origin}`]);
+}
+
+/** `lvcreate --snapshot --size`: a classic copy-on-write snapshot with `bytes` of room for changes. */
+export function classicSnapshot(runner: CommandRunner, vg: string, origin: string, name: string, bytes: number) {
+  return runner.run(['lvcreate', '--yes', '--snapshot', '--size', `${bytes}b`, '--name', name, `${vg}/${origin}`]);
+}
+
+/** `lvchange --activate y --ignoreactivationskip`: activates an LV even when it carries the activation-skip flag. */
+export function activate(runner: CommandRunner, vg: string, lv: string) {
+  return runner.run(['lvchange', '--activate', 'y', '--ignoreactivationskip', `${vg}/${lv}`]);
+}
+
+/** `lvremove --force`: removes an LV, active or not, without asking. */
+export function remove(runner: CommandRunner, vg: string, lv: string) {
+  return runner.run(['lvremove', '--force', `${vg}/${lv}`]);
+}
+
+/** `lvrename VG OLD NEW` */
+export function rename(runner: CommandRunner, vg: string, from: string, to: string) {
+  return runner.run(['lvrename', vg, from, to]);
+}
+
+/** `lvextend --size BYTESb`: grows the LV (not its filesystem). */
+export function extend(runner: CommandRunner, vg: string, lv: string, bytes: number) {
+  return runner.run(['lvextend', '--size', `${bytes}b`, `${vg}/${lv}`]);
+}
+
+/** `lvreduce --force --size BYTESb`: the undo of an extend, only ever while the filesystem still fits. */
+export function reduce(runner: CommandRunner, vg: string, lv: string, bytes: number) {
+  return runner.run(['lvreduce', '--force', '--size', `${bytes}b`, `${vg}/${lv}`]);
+}
+
+/**
+ * `mkfs.<fstype>` on the new LV, forced (a classic LV may hold an old filesystem's
+ * remains). ext4 gets `metadata_csum_seed` so a later UUID change is one superblock
+ * write; xfs below 300 MiB needs the xfstests environment (mkfs.xfs ≥ 5.19 refuses small
+ * filesystems otherwise); small btrfs gets mixed block groups.
+ */
+export function mkfs(runner: CommandRunner, fstype: LvmFstype, device: string, bytes: number) {
+  switch (fstype) {
+    case 'ext2':
+    case 'ext3':
+    case 'ext4':
+      return runner.run([`mkfs.${fstype}`, '-q', '-F', ...(fstype === 'ext4' ? ['-O', 'metadata_csum_seed'] : []), device]);
+    case 'xfs':
+      return runner.run(['mkfs.xfs', '-q', '-f', device], bytes < XFS_MINIMUM_BYTES ? { env: { TEST_DIR: '1', TEST_DEV: '1', QA_CHECK_FS: '1' } } : {});
+    case 'btrfs':
+      return runner.run(['mkfs.btrfs', '-q', '-f', ...(bytes < BTRFS_MIXED_BELOW_BYTES ? ['--mixed'] : []), device]);
+  }
+}
+
+/** `debugfs -w -R 'rmdir lost+found' DEVICE`: a new container's rootfs is empty, as on every backend. */
+export function removeLostAndFound(runner: CommandRunner, device: string) {
+  return runner.run(['debugfs', '-w', '-R', 'rmdir lost+found', device]);
+}
+
+/** `blkid -p -o value -s TAG DEVICE`: probes the device itself (no cache). '' when nothing is found (exit 2). */
+export async function probeTag(runner: CommandRunner, device: string, tag: 'TYPE' | 'UUID'): Promise<string> {
+  const result = await runner.run(['blkid', '-p', '-o', 'value', '-s', tag, device], { readOnly: true, okExitCodes: [2] });
+  return result.exitCode === 2 ? '' : result.stdout.trim();
+}
+
+/** `mount [-o OPTIONS] DEVICE MOUNTPOINT` (the filesystem type is probed). */
+export function mount(runner: CommandRunner, device: string, mountpoint: string, options: readonly string[] = []) {
+  return runner.run(['mount', ...(options.length ? ['-o', options.join(',')] : []), device, mountpoint]);
+}
+
+/** `xfs_admin -U generate DEVICE`: a new UUID, so a clone mounts beside its origin (xfs refuses duplicates). */
+export function xfsNewUuid(runner: CommandRunner, device: string) {
+  return runner.run(['xfs_admin', '-U', 'generate', device]);
+}
+
+/** `btrfstune -f -u DEVICE`: a new fsid (rewrites the metadata); `-f` skips the prompt. */
+export function btrfsNewUuid(runner: CommandRunner, device: string) {
+  return runner.run(['btrfstune', '-f', '-u', device], { timeoutMs: 60 * 60 * 1000 });
+}
+
+/** `resize2fs DEVICE`: grows ext2/3/4 to the device, online or (after `e2fsck -f`) offline. */
+export function resize2fs(runner: CommandRunner, device: string) {
+  return runner.run(['resize2fs', device], { timeoutMs: 60 * 60 * 1000 });
+}
+
+/** `e2fsck -f -p DEVICE`: a forced automatic check (exit 1: errors were corrected, a success). */
+export function e2fsck(runner: CommandRunner, device: string) {
+  return runner.run(['e2fsck', '-f', '-p', device], { timeoutMs: 60 * 60 * 1000, okExitCodes: [1] });
+}
+
+/** `xfs_growfs MOUNTPOINT`: xfs grows only mounted. */
+export function xfsGrowfs(runner: CommandRunner, mountpoint: string) {
+  return runner.run(['xfs_growfs', mountpoint], { timeoutMs: 60 * 60 * 1000 });
+}
+
+/** `btrfs filesystem resize max MOUNTPOINT` */
+export function btrfsResizeMax(runner: CommandRunner, mountpoint: string) {
+  return runner.run(['btrfs', 'filesystem', 'resize', 'max', mountpoint], { timeoutMs: 60 * 60 * 1000 });
+}
+
+/** `dumpe2fs -h DEVICE`: the bytes an ext2/3/4 filesystem spans. */
+export async function ext4SizeBytes(runner: CommandRunner, device: string): Promise<number> {
+  const result = await runner.run(['dumpe2fs', '-h', device], { readOnly: true });
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s*(\\d+)$`, 'm').exec(result.stdout)?.[1]);
+  const bytes = field('Block count') * field('Block size');
+  if (!Number.isFinite(bytes)) throw new BerthError('CommandFailed', `cannot read the size of the filesystem on ${device} from dumpe2fs -h`);
+  return bytes;
+}
+
+function lastLine(text: string): string {
+  return text.split('\n').map((l) => l.trim()).filter(Boolean).slice(-1)[0] ?? '';
+}

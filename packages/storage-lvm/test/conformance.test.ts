@@ -1,0 +1,265 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { BerthError, ExecaRunner, LXC_DEFAULTS, createBerth, describeError, type Berth, type StorageOptions } from '@berth/core';
+import { FailingRunner } from '@berth/core/testing';
+import { makeTemporaryLxcpath, skipBecause, storageConformance, type ConformanceEnvironment, type TemporaryLxcpath } from '@berth/conformance';
+import { dirModule } from '@berth/storage-dir';
+import { lvmCli, lvmModule } from '@berth/storage-lvm';
+
+/**
+ * The LVM driver against real LVM thin provisioning. It needs device-mapper, which
+ * these machines' kernel lacks: `pnpm test:lvm` (test/vm/) boots a VM that has it, with
+ * a volume group `lxc` and a thin pool `lxc` on a loop device, and runs this file there.
+ * BERTH_LVM_TEST_VG / BERTH_LVM_TEST_THINPOOL name another VG and pool.
+ */
+const VG = process.env.BERTH_LVM_TEST_VG ?? 'lxc';
+const POOL = process.env.BERTH_LVM_TEST_THINPOOL ?? 'lxc';
+const runner = new ExecaRunner();
+const MiB = 1024 * 1024;
+
+/** Why the LVM tests cannot run here, or undefined when they can. */
+async function unavailableReason(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'LVM needs root';
+  if (!existsSync('/dev/mapper/control')) return 'no device-mapper on this kernel (/dev/mapper/control is missing); run them in the VM: pnpm test:lvm';
+  if (!(await runner.which('lvs'))) return 'lvm2 is not installed';
+  const pool = await lvmCli.lvInfo(runner, VG, POOL).catch(() => undefined);
+  if (!pool?.attr.startsWith('t')) return `no thin pool ${VG}/${POOL} (pnpm test:lvm makes one in its VM)`;
+  return undefined;
+}
+
+/** LVs of the test VG other than the pool (and LVM's hidden ones). */
+async function testLvs(): Promise<string[]> {
+  return (await lvmCli.listLvs(runner, VG)).map((lv) => lv.name).filter((name) => name !== POOL && !name.startsWith('['));
+}
+
+/** Removes the LVs that appeared since `before` (classic snapshots first: lvremove of an origin takes them along anyway). */
+async function removeNewLvs(before: readonly string[]): Promise<string[]> {
+  const rows = (await lvmCli.listLvs(runner, VG)).filter((lv) => lv.name !== POOL && !before.includes(lv.name) && !lv.name.startsWith('['));
+  rows.sort((a, b) => (a.attr[0] === 's' ? -1 : 0) - (b.attr[0] === 's' ? -1 : 0));
+  for (const lv of rows) await runner.run(['lvremove', '--force', `${VG}/${lv.name}`], { okExitCodes: [5] });
+  return rows.map((lv) => lv.name);
+}
+
+describe('storage-lvm', function () {
+  this.timeout(900_000);
+  let reason: string | undefined;
+
+  before(async function () {
+    reason = await unavailableReason();
+  });
+
+  const environment = (options: StorageOptions) => async (): Promise<ConformanceEnvironment> => {
+    const temporary = await makeTemporaryLxcpath(undefined, 'berth-lvm-');
+    const before = reason ? [] : await testLvs();
+    return {
+      lxcpath: temporary.lxcpath,
+      options,
+      system: { lvmVg: VG, lvmThinPool: POOL },
+      async teardown() {
+        await temporary.teardown();
+        if (!reason) await removeNewLvs(before);
+      },
+    };
+  };
+
+  storageConformance({
+    name: 'lvm (thin volumes, ext4)',
+    module: lvmModule,
+    helpers: [dirModule],
+    backend: 'lvm',
+    cloneSource: 'lvm',
+    setup: environment({ fssize: '64M' }),
+  });
+
+  describe('lvm specifics', function () {
+    let temporary: TemporaryLxcpath | undefined;
+    let berth: Berth;
+    let lxcpath: string;
+    let lvsBefore: string[] = [];
+
+    beforeEach(async function () {
+      if (reason) skipBecause(this, reason);
+      temporary = await makeTemporaryLxcpath(undefined, 'berth-lvm-');
+      lxcpath = temporary.lxcpath;
+      lvsBefore = await testLvs();
+      berth = await makeBerth(lxcpath);
+    });
+
+    afterEach(async function () {
+      const current = temporary;
+      temporary = undefined;
+      if (!current) return;
+      await current.teardown();
+      await removeNewLvs(lvsBefore);
+    });
+
+    const makeBerth = async (path: string, runnerOverride?: FailingRunner) =>
+      (
+        await createBerth({
+          modules: [lvmModule, dirModule],
+          lxcpath: path,
+          system: { ...LXC_DEFAULTS, lxcpath: path, lvmVg: VG, lvmThinPool: POOL, defaultConfig: join(path, '.none') },
+          ...(runnerOverride ? { runner: runnerOverride } : {}),
+        })
+      ).berth;
+
+    const copyOne = async (source: string, target: string, snapshot: boolean, options: StorageOptions = {}) => {
+      const [outcome] = await berth.copy({ source, targets: [target], ...(snapshot ? { snapshot: true } : {}), options });
+      if (!outcome?.ok) throw outcome?.error ?? new Error('no outcome');
+      return outcome.container;
+    };
+
+    const expectCode = async (promise: Promise<unknown>, code: BerthError['code']): Promise<BerthError> => {
+      try {
+        await promise;
+      } catch (error) {
+        expect(BerthError.is(error), describeError(error)).to.equal(true);
+        expect((error as BerthError).code, (error as BerthError).message).to.equal(code);
+        return error as BerthError;
+      }
+      throw new Error(`expected a ${code} failure, but it succeeded`);
+    };
+
+    const mountpoint = async (name: string) => {
+      const path = join(lxcpath, `.mnt-${name}`);
+      await mkdir(path, { recursive: true });
+      return path;
+    };
+    const blkid = (lv: string, tag: 'TYPE' | 'UUID') => lvmCli.probeTag(runner, `/dev/${VG}/${lv}`, tag);
+
+    it('creates a thin LV named after the container, 1 GiB ext4 by default, with an lvm:/dev/<vg>/<lv> rootfs path', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm' });
+      const config = await readFile(join(lxcpath, 'c1', 'config'), 'utf8');
+      expect(config).to.match(new RegExp(`^lxc\\.rootfs\\.path = lvm:/dev/${VG}/c1$`, 'm'));
+      const info = await lvmCli.lvInfo(runner, VG, 'c1');
+      expect(info?.attr[0], 'a thin volume').to.equal('V');
+      expect(info?.pool).to.equal(POOL);
+      expect(info?.sizeBytes).to.equal(1024 * MiB);
+      expect(await blkid('c1', 'TYPE')).to.equal('ext4');
+      const usage = (await berth.info('c1')).usage;
+      expect(usage?.limitBytes).to.equal(1024 * MiB);
+      expect(usage?.details?.pool).to.equal(`${VG}/${POOL}`);
+      expect(usage?.details?.poolDataPercent).to.be.a('number');
+    });
+
+    it('takes fssize (a bare number is MiB) and fstype, and refuses container names LVM cannot take', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: '80', fstype: 'xfs' } });
+      expect((await lvmCli.lvInfo(runner, VG, 'c1'))?.sizeBytes).to.equal(80 * MiB);
+      expect(await blkid('c1', 'TYPE')).to.equal('xfs');
+      const error = await expectCode(berth.create({ name: 'web@1', backend: 'lvm', options: { fssize: '64M' } }), 'InvalidArgument');
+      expect(error.message).to.match(/LV name/);
+      expect(await berth.exists('web@1')).to.equal(false);
+    });
+
+    it('a thin snapshot clone is active and mounts while its origin is mounted', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: '64M' } });
+      const origin = await mountpoint('c1');
+      await berth.mount('c1', origin);
+      try {
+        await writeFile(join(origin, 'hello'), 'from the origin\n');
+        await runner.run(['sync']);
+        const clone = await copyOne('c1', 'c2', true);
+        expect(clone.dependsOn).to.deep.equal([]);
+        const info = await lvmCli.lvInfo(runner, VG, 'c2');
+        expect(info?.attr[0]).to.equal('V');
+        expect(info?.attr[4], 'the clone is active').to.equal('a');
+        const cloneMount = await mountpoint('c2');
+        await berth.mount('c2', cloneMount);
+        try {
+          expect(await readFile(join(cloneMount, 'hello'), 'utf8')).to.equal('from the origin\n');
+        } finally {
+          await berth.unmount('c2', cloneMount);
+          await rmdir(cloneMount);
+        }
+      } finally {
+        await berth.unmount('c1', origin);
+      }
+    });
+
+    it('an xfs clone gets a new filesystem UUID and mounts beside its origin', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: '64M', fstype: 'xfs' } });
+      await copyOne('c1', 'c2', true);
+      expect(await blkid('c2', 'TYPE')).to.equal('xfs');
+      expect(await blkid('c2', 'UUID')).to.not.equal(await blkid('c1', 'UUID'));
+      const a = await mountpoint('c1');
+      const b = await mountpoint('c2');
+      await berth.mount('c1', a);
+      try {
+        await berth.mount('c2', b);
+        await berth.unmount('c2', b);
+      } finally {
+        await berth.unmount('c1', a);
+      }
+    });
+
+    it('a classic snapshot clone of a classic LV depends on its origin: destroy of the origin is refused', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: '64M', thinpool: 'no-such-pool' } });
+      expect((await lvmCli.lvInfo(runner, VG, 'c1'))?.attr[0], 'a classic LV').to.equal('-');
+      const clone = await copyOne('c1', 'c2', true, { fssize: '32M' });
+      expect(clone.dependsOn).to.deep.equal(['c1']);
+      const info = await lvmCli.lvInfo(runner, VG, 'c2');
+      expect(info?.attr[0]).to.equal('s');
+      expect(info?.origin).to.equal('c1');
+      expect(info?.sizeBytes).to.equal(32 * MiB);
+      const error = await expectCode(berth.destroy('c1'), 'FailedPrecondition');
+      expect(error.message).to.include('c2');
+      expect(await lvmCli.lvInfo(runner, VG, 'c1')).to.not.equal(undefined);
+      await berth.destroy('c2');
+      await berth.destroy('c1');
+      expect(await lvmCli.lvInfo(runner, VG, 'c1')).to.equal(undefined);
+    });
+
+    it('refuses to create or clone into a thin pool above the threshold, naming the pool and its use', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: '128M' } });
+      const path = await mountpoint('c1');
+      await berth.mount('c1', path);
+      try {
+        await runner.run(['dd', 'if=/dev/urandom', `of=${join(path, 'fill')}`, 'bs=1M', 'count=40', 'conv=fsync', 'status=none']);
+      } finally {
+        await berth.unmount('c1', path);
+      }
+      const pool = await lvmCli.lvInfo(runner, VG, POOL);
+      const threshold = Math.max(0, Math.floor((pool?.dataPercent ?? 1) - 0.5));
+      const error = await expectCode(berth.create({ name: 'c2', backend: 'lvm', options: { fssize: '64M', thinpoolThreshold: threshold } }), 'FailedPrecondition');
+      expect(error.message).to.include(`${VG}/${POOL}`).and.to.match(/% full/);
+      const [outcome] = await berth.copy({ source: 'c1', targets: ['c3'], snapshot: true, options: { thinpoolThreshold: threshold } });
+      expect(outcome?.ok).to.equal(false);
+      expect(await lvmCli.lvInfo(runner, VG, 'c2')).to.equal(undefined);
+      expect(await lvmCli.lvInfo(runner, VG, 'c3')).to.equal(undefined);
+      await berth.create({ name: 'c2', backend: 'lvm', options: { fssize: '64M' } });
+    });
+
+    it('an injected mkfs failure leaves no LV (and no container) behind', async () => {
+      for (let n = 1; n <= 3; n++) {
+        const failing = new FailingRunner(new ExecaRunner(), n);
+        const injected = await makeBerth(lxcpath, failing);
+        await expectCode(injected.create({ name: 'c1', backend: 'lvm', options: { fssize: '64M' } }), 'CommandFailed');
+        expect(await lvmCli.lvInfo(runner, VG, 'c1'), `after failing ${failing.seen[n - 1]}`).to.equal(undefined);
+        expect(await berth.exists('c1')).to.equal(false);
+        if (failing.seen[n - 1]?.startsWith('mkfs')) return;
+      }
+      throw new Error('mkfs was not among the first three mutating commands');
+    });
+
+    it('grows an LV and its filesystem with setQuota, refuses to shrink', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: '64M' } });
+      await berth.setQuota('c1', 96 * MiB);
+      expect((await lvmCli.lvInfo(runner, VG, 'c1'))?.sizeBytes).to.equal(96 * MiB);
+      expect(await lvmCli.ext4SizeBytes(runner, `/dev/${VG}/c1`)).to.equal(96 * MiB);
+      await expectCode(berth.setQuota('c1', 32 * MiB), 'FailedPrecondition');
+    });
+
+    it('renames the LV with the container, and detects an unprefixed /dev/<vg>/<lv> rootfs', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: '64M' } });
+      await berth.rename('c1', 'c9');
+      expect(await lvmCli.lvInfo(runner, VG, 'c1')).to.equal(undefined);
+      expect((await readFile(join(lxcpath, 'c9', 'config'), 'utf8'))).to.include(`lvm:/dev/${VG}/c9`);
+      const driver = berth.drivers.storageDriver('lvm');
+      expect(await driver.detect(`/dev/${VG}/c9`)).to.equal(true);
+      expect(await driver.detect(`/dev/${VG}/nothing`)).to.equal(false);
+      expect(await driver.detect('/var/lib/lxc/c9/rootfs')).to.equal(false);
+    });
+  });
+});

@@ -1,0 +1,98 @@
+import { expect } from 'chai';
+import { BerthError } from '@berth/core';
+import { ScriptedRunner } from '@berth/core/testing';
+import { lvmCli, lvNameProblem, parseDevicePath } from '@berth/storage-lvm';
+
+const LVS = ['lvs', '--noheadings', '--nosuffix', '--units', 'b', '--separator', '|', '--options', 'vg_name,lv_name,lv_attr,lv_size,pool_lv,origin,data_percent,metadata_percent'];
+
+describe('lvm-cli', () => {
+  it('parses lvs rows: thin pool, thin volume, classic origin and snapshot', () => {
+    const stdout = [
+      '  lxc|lxc|twi-aotz--|2147483648|||12.50|3.10',
+      '  lxc|c1|Vwi-aotz--|67108864|lxc||40.00|',
+      '  lxc|old|owi-a-s---|67108864||||',
+      '  lxc|old-snap|swi-a-s---|33554432||old|0,50|',
+    ].join('\n');
+    const rows = lvmCli.parseLvs(stdout);
+    expect(rows.map((r) => [r.name, r.attr[0], r.sizeBytes])).to.deep.equal([
+      ['lxc', 't', 2147483648],
+      ['c1', 'V', 67108864],
+      ['old', 'o', 67108864],
+      ['old-snap', 's', 33554432],
+    ]);
+    expect(rows[0]).to.include({ dataPercent: 12.5, metadataPercent: 3.1 });
+    expect(rows[1]).to.include({ pool: 'lxc', dataPercent: 40 });
+    expect(rows[1]!.metadataPercent).to.equal(undefined);
+    expect(rows[3]).to.include({ origin: 'old', dataPercent: 0.5 });
+    expect(lvmCli.parseLvs('\n')).to.deep.equal([]);
+    expect(() => lvmCli.parseLvs('garbage')).to.throw(BerthError);
+  });
+
+  it('reads a missing LV (lvs exit 5) as undefined, and other failures as errors', async () => {
+    const runner = new ScriptedRunner([
+      { argv: [...LVS, 'lxc/c1'], stdout: '  lxc|c1|Vwi-a-tz--|1073741824|lxc||0.00|\n' },
+      { argv: [...LVS, 'lxc/none'], exitCode: 5, stderr: '  Failed to find logical volume "lxc/none"\n' },
+      { argv: [...LVS, 'novg/c1'], exitCode: 5, stderr: '  Volume group "novg" not found\n  Cannot process volume group novg\n' },
+      { argv: [...LVS, 'lxc/c2'], exitCode: 5, stderr: '  Reading VG lxc failed: device-mapper broken\n' },
+    ]);
+    expect((await lvmCli.lvInfo(runner, 'lxc', 'c1'))?.sizeBytes).to.equal(1073741824);
+    expect(await lvmCli.lvInfo(runner, 'lxc', 'none')).to.equal(undefined);
+    expect(await lvmCli.lvInfo(runner, 'novg', 'c1')).to.equal(undefined);
+    let failure: unknown;
+    await lvmCli.lvInfo(runner, 'lxc', 'c2').catch((error: unknown) => (failure = error));
+    expect(BerthError.is(failure) && failure.code).to.equal('CommandFailed');
+    runner.assertDone();
+  });
+
+  it('creates thin and classic LVs, activated thin snapshots and sized classic snapshots', async () => {
+    const runner = new ScriptedRunner([
+      { argv: ['lvcreate', '--yes', '--type', 'thin', '--virtualsize', '67108864b', '--thinpool', 'lxc', '--name', 'c1', 'lxc'] },
+      { argv: ['lvcreate', '--yes', '--wipesignatures', 'y', '--size', '67108864b', '--name', 'c1', 'vg0'] },
+      { argv: ['lvcreate', '--yes', '--snapshot', '--setactivationskip', 'n', '--activate', 'y', '--name', 'c2', 'lxc/c1'] },
+      { argv: ['lvcreate', '--yes', '--snapshot', '--size', '33554432b', '--name', 'c2', 'vg0/c1'] },
+      { argv: ['lvchange', '--activate', 'y', '--ignoreactivationskip', 'lxc/c3'] },
+      { argv: ['lvrename', 'lxc', 'c1', 'c9'] },
+      { argv: ['lvextend', '--size', '134217728b', 'lxc/c9'] },
+      { argv: ['lvremove', '--force', 'lxc/c9'] },
+    ]);
+    await lvmCli.createThin(runner, 'lxc', 'lxc', 'c1', 64 * 1024 * 1024);
+    await lvmCli.createClassic(runner, 'vg0', 'c1', 64 * 1024 * 1024);
+    await lvmCli.thinSnapshot(runner, 'lxc', 'c1', 'c2');
+    await lvmCli.classicSnapshot(runner, 'vg0', 'c1', 'c2', 32 * 1024 * 1024);
+    await lvmCli.activate(runner, 'lxc', 'c3');
+    await lvmCli.rename(runner, 'lxc', 'c1', 'c9');
+    await lvmCli.extend(runner, 'lxc', 'c9', 128 * 1024 * 1024);
+    await lvmCli.remove(runner, 'lxc', 'c9');
+    runner.assertDone();
+  });
+
+  it('makes filesystems forced, small xfs under the xfstests environment, small btrfs mixed', async () => {
+    const MiB = 1024 * 1024;
+    const runner = new ScriptedRunner([
+      { argv: ['mkfs.ext4', '-q', '-F', '-O', 'metadata_csum_seed', '/dev/lxc/c1'] },
+      { argv: ['mkfs.xfs', '-q', '-f', '/dev/lxc/c1'] },
+      { argv: ['mkfs.btrfs', '-q', '-f', '--mixed', '/dev/lxc/c1'] },
+      { argv: ['vgs', '--noheadings', '--options', 'vg_name', 'lxc'], stdout: '  lxc\n' },
+      { argv: ['vgs', '--noheadings', '--options', 'vg_name', 'nope'], exitCode: 5, stderr: 'Volume group "nope" not found' },
+    ]);
+    await lvmCli.mkfs(runner, 'ext4', '/dev/lxc/c1', 64 * MiB);
+    await lvmCli.mkfs(runner, 'xfs', '/dev/lxc/c1', 64 * MiB);
+    await lvmCli.mkfs(runner, 'btrfs', '/dev/lxc/c1', 64 * MiB);
+    expect(await lvmCli.vgExists(runner, 'lxc')).to.equal(true);
+    expect(await lvmCli.vgExists(runner, 'nope')).to.equal(false);
+    runner.assertDone();
+  });
+
+  it('knows the LV names LVM refuses, and the /dev/<vg>/<lv> paths it owns', () => {
+    expect(lvNameProblem('web-1.example_a+b')).to.equal(undefined);
+    expect(lvNameProblem('café')).to.match(/letters, digits/);
+    expect(lvNameProblem('a:b')).to.match(/letters, digits/);
+    expect(lvNameProblem('snapshot1')).to.match(/reserves/);
+    expect(lvNameProblem('db_tmeta')).to.match(/_tmeta/);
+    expect(lvNameProblem('x'.repeat(128))).to.match(/127/);
+    expect(parseDevicePath('/dev/lxc/c1')).to.deep.equal({ vg: 'lxc', lv: 'c1' });
+    expect(parseDevicePath('/dev/mapper/lxc-c1')).to.equal(undefined);
+    expect(parseDevicePath('/dev/sda1')).to.equal(undefined);
+    expect(parseDevicePath('/var/lib/lxc/c1/rootfs')).to.equal(undefined);
+  });
+});

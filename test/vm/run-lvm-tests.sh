@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# pnpm test:lvm — the LVM driver's tests inside a small qemu VM.
+#
+# These machines' kernel has no device-mapper, so this boots Debian's own kernel
+# (linux-image-amd64) under qemu (TCG: KVM is not usable here) with the host's root
+# shared read-only over 9p: node, lvm2 and the project are all there. A tiny busybox
+# initramfs loads the 9p modules, mounts that root and chroots into it; test/vm/guest.sh
+# then makes a VG `lxc` with a thin pool `lxc` on a loop device and runs mocha on
+# packages/storage-lvm/test. Its output comes back through a writable 9p share.
+#
+#   test/vm/run-lvm-tests.sh [mocha arguments]
+#
+# Prints mocha's output and ends with "N passed, N failed, N skipped"; exits non-zero
+# when a test failed or the run did not finish. BERTH_VM_TIMEOUT (seconds, default 900)
+# bounds the VM; qemu never outlives this script.
+set -euo pipefail
+
+# shellcheck source=scripts/setup.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/setup.sh"
+berth_require_root
+cd "$BERTH_ROOT"
+
+VM_PACKAGES=(qemu-system-x86 linux-image-amd64 busybox-static lvm2 thin-provisioning-tools cpio)
+# The module load order of the 9p root (each after what it needs).
+NINEP_MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p)
+timeout_s=${BERTH_VM_TIMEOUT:-900}
+
+berth_apt_install "${VM_PACKAGES[@]}"
+[ -x node_modules/.bin/mocha ] || berth_die "no node_modules here: run scripts/test.sh (or pnpm install) first"
+
+# The installed Debian kernel whose modules are there (not the running kernel).
+kver=
+for vmlinuz in /boot/vmlinuz-*; do
+  candidate=${vmlinuz#/boot/vmlinuz-}
+  [ -d "/lib/modules/$candidate/kernel" ] && kver=$candidate
+done
+[ -n "$kver" ] || berth_die "no /boot/vmlinuz-<version> with modules in /lib/modules (is linux-image-amd64 installed?)"
+
+work=$(mktemp -d /tmp/berth-vm.XXXXXX)
+qemu_pid=
+cleanup() {
+  local pid
+  for pid in "$qemu_pid" "$(cat "$work/qemu.pid" 2>/dev/null || true)"; do
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && { kill "$pid" 2>/dev/null || true; sleep 1; kill -9 "$pid" 2>/dev/null || true; }
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- initramfs
+initramfs=$work/initramfs
+mkdir -p "$initramfs"/{bin,dev,proc,sys,root,modules}
+cp /bin/busybox "$initramfs/bin/busybox"
+ln -s busybox "$initramfs/bin/sh"
+for module in "${NINEP_MODULES[@]}"; do
+  path=$(modinfo -k "$kver" -n "$module" 2>/dev/null || true)
+  # Built into this kernel (modinfo names no file): nothing to load.
+  case "$path" in /*) ;; *) continue ;; esac
+  case "$path" in
+    *.ko) cp "$path" "$initramfs/modules/$module.ko" ;;
+    *.ko.xz) xz -dc "$path" >"$initramfs/modules/$module.ko" ;;
+    *.ko.zst) zstd -qdc "$path" >"$initramfs/modules/$module.ko" ;;
+    *) berth_die "cannot unpack module $path" ;;
+  esac
+  echo "$module" >>"$initramfs/modules/order"
+done
+guest_args=
+[ $# -eq 0 ] || guest_args=$(printf ' %q' "$@")
+cat >"$initramfs/init" <<INIT
+#!/bin/sh
+export PATH=/bin
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for module in \$(cat /modules/order); do insmod /modules/\$module.ko || echo "init: insmod \$module failed"; done
+if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /root; then
+  mount -t proc proc /root/proc
+  mount -t sysfs sysfs /root/sys
+  mount -t devtmpfs devtmpfs /root/dev
+  mount -t tmpfs -o mode=0755 tmpfs /root/run
+  mount -t tmpfs -o mode=1777,size=80% tmpfs /root/tmp
+  mkdir -p /root/tmp/results
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results /root/tmp/results
+  echo "init: running the tests"
+  chroot /root /bin/bash $BERTH_ROOT/test/vm/guest.sh$guest_args
+  umount /root/tmp/results
+else
+  echo "init: cannot mount the host root over 9p"
+fi
+sync
+poweroff -f
+INIT
+chmod +x "$initramfs/init"
+(cd "$initramfs" && find . | cpio --quiet -o -H newc | gzip -1 >"$work/initramfs.gz")
+mkdir -p "$work/results"
+
+# ---------------------------------------------------------------- boot
+berth_log "booting Debian's kernel $kver in qemu (TCG) to run the LVM tests (timeout ${timeout_s}s)"
+started=$(date +%s)
+qemu-system-x86_64 \
+  -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
+  -kernel "/boot/vmlinuz-$kver" -initrd "$work/initramfs.gz" \
+  -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
+  -virtfs "local,path=$work/results,mount_tag=results,security_model=passthrough" \
+  -append "console=ttyS0 quiet panic=-1" \
+  -nographic -no-reboot -pidfile "$work/qemu.pid" \
+  </dev/null >"$work/console.log" 2>&1 &
+qemu_pid=$!
+timed_out=0
+while kill -0 "$qemu_pid" 2>/dev/null; do
+  if [ $(( $(date +%s) - started )) -ge "$timeout_s" ]; then
+    timed_out=1
+    kill "$qemu_pid" 2>/dev/null || true
+    break
+  fi
+  sleep 1
+done
+wait "$qemu_pid" 2>/dev/null || true
+qemu_pid=
+elapsed=$(( $(date +%s) - started ))
+
+# ---------------------------------------------------------------- report
+if [ -f "$work/results/mocha.log" ]; then cat "$work/results/mocha.log"; fi
+status=$(cat "$work/results/status" 2>/dev/null || echo none)
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$work/results/mocha.log" 2>/dev/null | tail -n 1 || true)
+if [ "$timed_out" -eq 1 ] || [ "$status" = none ] || [ -z "$summary" ]; then
+  echo "--- VM console" && tail -n 40 "$work/console.log" || true
+  echo "--- guest log" && cat "$work/results/guest.log" 2>/dev/null || true
+  if [ "$timed_out" -eq 1 ]; then echo "test:lvm: the VM did not finish within ${timeout_s}s and was stopped"
+  else echo "test:lvm: the VM ended after ${elapsed}s without a test summary (guest status: $status)"; fi
+  echo
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+echo "test:lvm: the VM ran for ${elapsed}s (kernel $kver, guest exit status $status)"
+echo
+echo "$summary"
+failed=$(echo "$summary" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+[ "$failed" -eq 0 ] && [ "$status" = 0 ]
