@@ -80,8 +80,14 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose host
   mount -t proc proc /root/proc
   mount -t sysfs sysfs /root/sys
   mount -t devtmpfs devtmpfs /root/dev
+  # The checkout may live under /tmp or /run (CI clones anywhere): hold it aside while
+  # the guest's own tmpfs goes over those, then put it back at its path.
+  mkdir -p /repo
+  mount -o bind /root$BERTH_ROOT /repo
   mount -t tmpfs -o mode=0755 tmpfs /root/run
   mount -t tmpfs -o mode=1777,size=80% tmpfs /root/tmp
+  mkdir -p /root$BERTH_ROOT
+  mount -o move /repo /root$BERTH_ROOT
   mkdir -p /root/tmp/results
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results /root/tmp/results
   echo "init: running the tests"
