@@ -101,7 +101,7 @@ describe('berth CLI', function () {
   this.timeout(120_000);
 
   before(function () {
-    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npx tsc -b tsconfig.build.json" at the repository root first`);
+    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "pnpm run build" at the repository root first`);
   });
 
   beforeEach(async function () {
@@ -113,6 +113,8 @@ describe('berth CLI', function () {
   afterEach(async function () {
     for (const target of await mountsUnder(scratch)) await execa('umount', ['-l', target], { reject: false });
     await rm(scratch, { recursive: true, force: true });
+    // berth's container locks are LXC's lock files: /run/lxc/lock/<lxcpath>/.<name>
+    await rm(join('/run/lxc/lock', scratch), { recursive: true, force: true });
   });
 
   describe('help and usage', function () {

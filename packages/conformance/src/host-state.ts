@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ExecaRunner, LockManager, mountsUnder, readTextIfExists, hostCli, type CommandRunner } from '@berth/core';
@@ -96,8 +96,17 @@ export async function makeTemporaryLxcpath(parent = tmpdir(), prefix = 'berth-co
     lxcpath,
     async teardown() {
       await removeTreeAndMounts(lxcpath);
-      const lockDir = dirname(new LockManager().containerLockPath(lxcpath, 'x'));
+      const locks = new LockManager();
+      const lockDir = dirname(locks.containerLockPath(lxcpath, 'x'));
       await rm(lockDir, { recursive: true, force: true });
+      // And the parents made for it (a testbed's mountpoint…), as far up as they are empty.
+      for (let dir = dirname(lockDir); dir.startsWith(`${locks.lockRoot}/`); dir = dirname(dir)) {
+        try {
+          await rmdir(dir);
+        } catch {
+          break;
+        }
+      }
     },
   };
 }
