@@ -71,6 +71,14 @@ describe('interop with real LXC (lxc-* tools and the berth binary on one lxcpath
       expect((await refused(lx.berth('destroy', 'clone'))).stderr).to.match(/running/);
       expect(lx.exists('clone')).to.equal(true);
     });
+
+    it('berth copies a running container only when allowed (lxc-copy -a)', async function () {
+      expect((await refused(lx.berth('copy', 'full', 'hot'))).stderr).to.match(/running.*--allowrunning/);
+      expect(lx.exists('hot')).to.equal(false);
+      await ok(lx.berth('copy', '-a', 'full', 'hot'));
+      expect(lx.exists('hot')).to.equal(true);
+      await ok(lx.berth('destroy', 'hot'));
+    });
   });
 
   describe('snapshots are shared between berth and lxc-snapshot', function () {

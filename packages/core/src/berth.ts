@@ -87,6 +87,11 @@ export interface CopyRequest {
   readonly options?: StorageOptions;
   /** Keep the source's MAC addresses (default: new ones, as lxc-copy does). */
   readonly keepHwaddr?: boolean;
+  /**
+   * Copy a running container (`lxc-copy -a`): its files may change mid-copy. Refused by
+   * default, as LXC does.
+   */
+  readonly allowRunning?: boolean;
 }
 
 export type CopyOutcome =
@@ -267,6 +272,7 @@ export class Berth {
     const sourceRef = this.ref(request.source);
     await this.ensureRecovered();
     const source = await this.loadVolume(sourceRef);
+    if (!request.allowRunning) await this.refuseIfRunning(sourceRef, 'copy', ' (allowRunning / --allowrunning copies it anyway)');
     const mode: CloneMode = request.snapshot ? 'snapshot' : 'full';
     const { driver } = await this.planClone(source, mode, request.backend);
     parseOptions(driver, request.options ?? {});
@@ -831,12 +837,12 @@ export class Berth {
    * Reading it needs no process and, unlike `lxc-info`, does not wait for the
    * container lock.
    */
-  private async refuseIfRunning(ref: ContainerRef, action: string): Promise<void> {
+  private async refuseIfRunning(ref: ContainerRef, action: string, hint = ''): Promise<void> {
     const sockets = await readTextIfExists('/proc/net/unix');
     if (sockets === undefined) return;
     const name = `@${ref.lxcpath}/${ref.name}/command`;
     if (sockets.split('\n').some((line) => line.endsWith(` ${name}`))) {
-      throw new BerthError('InUse', `cannot ${action} ${ref.name}: it is running; stop it first`);
+      throw new BerthError('InUse', `cannot ${action} ${ref.name}: it is running; stop it first${hint}`);
     }
   }
 

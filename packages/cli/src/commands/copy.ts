@@ -8,6 +8,7 @@ interface CopyFlags extends BackendFlags {
   snapshot?: boolean;
   backend?: string;
   keepHwaddr?: boolean;
+  allowrunning?: boolean;
 }
 
 export function registerCopy(program: Command, context: CommandContext): void {
@@ -21,7 +22,8 @@ export function registerCopy(program: Command, context: CommandContext): void {
       .option('-s, --snapshot', 'copy-on-write snapshot clones instead of full copies (a dir container gets overlay clones)')
       .option('-B, --backend <type>', "backend of the copies (default: the source's)")
       .addOption(new Option('--fssize <size>', 'filesystem size of the copies, for sized backends: 512M, 1G, 2GiB; a bare number is MiB').argParser(sizeArgument))
-      .option('-M, --keep-hwaddr', "keep the source's MAC addresses (default: new ones)"),
+      .option('-M, --keep-hwaddr', "keep the source's MAC addresses (default: new ones)")
+      .option('-a, --allowrunning', 'copy a running container (its files may change during the copy), as lxc-copy -a'),
   )
     .addHelpText(
       'after',
@@ -45,6 +47,7 @@ Examples:
             options,
             snapshot: flags.snapshot ?? false,
             keepHwaddr: flags.keepHwaddr ?? false,
+            allowRunning: flags.allowrunning ?? false,
             ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
           }),
         (results) => ({
