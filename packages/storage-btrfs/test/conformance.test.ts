@@ -102,8 +102,10 @@ describe('storage-btrfs', function () {
 
     it('a plain copy on the same filesystem is a snapshot too, as in LXC', async () => {
       await berth.create({ name: 'base', backend: 'btrfs' });
-      await berth.copy({ source: 'base', targets: ['c1'] });
-      expect(await show(join(lxcpath, 'c1', 'rootfs'))).to.not.match(/Parent UUID:\s+-\s*$/m);
+      const [outcome] = await berth.copy({ source: 'base', targets: ['c1'] });
+      expect(outcome?.ok).to.equal(true);
+      const baseUuid = /^\s*UUID:\s+(\S+)/m.exec(await show(join(lxcpath, 'base', 'rootfs')))![1];
+      expect(await show(join(lxcpath, 'c1', 'rootfs'))).to.match(new RegExp(`Parent UUID:\\s+${baseUuid}`));
     });
 
     it('a copy from a dir container into btrfs is a real subvolume (LXC leaves a plain directory)', async () => {
