@@ -10,6 +10,7 @@ export * from './host/fs.js';
 export * from './host/mounts.js';
 export * from './host/lock.js';
 export * as hostCli from './host/host-cli.js';
+export * as filesystemCli from './host/filesystem-cli.js';
 export * from './lxc/config.js';
 export * from './lxc/rootfs.js';
 export * from './lxc/names.js';

@@ -1,4 +1,7 @@
-import { BerthError, type CommandRunner } from '@berth/core';
+import { BerthError, filesystemCli, type CommandRunner } from '@berth/core';
+
+/** The filesystem tools every block-filesystem driver runs live in core. */
+export const { mkfs, mkfsTools, removeLostAndFound, probeTag, xfsNewUuid, btrfsNewUuid, resize2fs, e2fsck, xfsGrowfs, btrfsResizeMax } = filesystemCli;
 
 /**
  * The commands the loop driver runs, one function each: util-linux (`losetup`, `mount`,
@@ -7,52 +10,14 @@ import { BerthError, type CommandRunner } from '@berth/core';
  * no filesystem; the reason is on stderr.
  */
 
-export type LoopFstype = 'ext2' | 'ext3' | 'ext4' | 'xfs' | 'btrfs';
+export type LoopFstype = filesystemCli.BlockFstype;
 
-/** mkfs.xfs refuses filesystems below 300 MiB except under the xfstests environment. */
-export const XFS_MINIMUM_BYTES = 300 * 1024 * 1024;
-/**
- * Below this, btrfs wants mixed data and metadata block groups, as mkfs.btrfs(8)
- * advises (and needs them under 114 MiB).
- */
-export const BTRFS_MIXED_BELOW_BYTES = 1024 * 1024 * 1024;
 /** The kernel refuses to resize a btrfs filesystem to less than this (EINVAL). */
 export const BTRFS_RESIZE_MINIMUM_BYTES = 256 * 1024 * 1024;
 
 /** `truncate --size=BYTES PATH`: sets the image's apparent size; what it adds is a hole. */
 export function truncate(runner: CommandRunner, path: string, bytes: number) {
   return runner.run(['truncate', `--size=${bytes}`, path]);
-}
-
-/**
- * `mkfs.<fstype>` straight on the image file (no loop device needed). ext4 gets
- * `metadata_csum_seed`, so that a copy's new UUID is a superblock write instead of a
- * rewrite of every checksum. xfs below 300 MiB: mkfs.xfs (since 5.19) refuses new small
- * filesystems outside xfstests, whose environment variables lift the check; the kernel
- * mounts and grows them as any other.
- */
-export function mkfs(runner: CommandRunner, fstype: LoopFstype, path: string, bytes: number) {
-  switch (fstype) {
-    case 'ext2':
-    case 'ext3':
-    case 'ext4':
-      return runner.run([`mkfs.${fstype}`, '-q', '-F', ...(fstype === 'ext4' ? ['-O', 'metadata_csum_seed'] : []), path]);
-    case 'xfs':
-      return runner.run(['mkfs.xfs', '-q', path], bytes < XFS_MINIMUM_BYTES ? { env: { TEST_DIR: '1', TEST_DEV: '1', QA_CHECK_FS: '1' } } : {});
-    case 'btrfs':
-      return runner.run(['mkfs.btrfs', '-q', ...(bytes < BTRFS_MIXED_BELOW_BYTES ? ['--mixed'] : []), path]);
-  }
-}
-
-/** `debugfs -w -R 'rmdir lost+found' IMAGE`: edits the unmounted image directly. */
-export function removeLostAndFound(runner: CommandRunner, image: string) {
-  return runner.run(['debugfs', '-w', '-R', 'rmdir lost+found', image]);
-}
-
-/** `blkid -p -o value -s TAG PATH`: probes the image itself (no cache, no loop device). '' when nothing is found (exit 2). */
-export async function probeTag(runner: CommandRunner, path: string, tag: 'TYPE' | 'UUID'): Promise<string> {
-  const result = await runner.run(['blkid', '-p', '-o', 'value', '-s', tag, path], { readOnly: true, okExitCodes: [2] });
-  return result.exitCode === 2 ? '' : result.stdout.trim();
 }
 
 /**
@@ -110,16 +75,6 @@ export function setCapacity(runner: CommandRunner, device: string) {
  */
 export function copyImage(runner: CommandRunner, source: string, target: string) {
   return runner.run(['cp', '--reflink=auto', '--sparse=always', source, target], { timeoutMs: 6 * 60 * 60 * 1000 });
-}
-
-/** `xfs_admin -U generate IMAGE`: a new UUID, so a copy mounts beside its source (xfs refuses duplicates). */
-export function xfsNewUuid(runner: CommandRunner, image: string) {
-  return runner.run(['xfs_admin', '-U', 'generate', image]);
-}
-
-/** `btrfstune -f -u IMAGE`: a new fsid, rewriting the metadata; `-f` skips the confirmation prompt. */
-export function btrfsNewUuid(runner: CommandRunner, image: string) {
-  return runner.run(['btrfstune', '-f', '-u', image], { timeoutMs: 60 * 60 * 1000 });
 }
 
 /**
@@ -190,30 +145,6 @@ export function parseBtrfsDumpSuper(stdout: string): FilesystemFigures {
   };
   const total = value('total_bytes');
   return { sizeBytes: total, freeBytes: Math.max(0, total - value('bytes_used')) };
-}
-
-/**
- * `resize2fs DEVICE-OR-IMAGE`: grows an ext2/3/4 filesystem to its device or image file.
- * Online (a mounted device) it needs CAP_SYS_RESOURCE ("Permission denied to resize
- * filesystem" without); offline it wants a fresh `e2fsck -f` first.
- */
-export function resize2fs(runner: CommandRunner, deviceOrImage: string) {
-  return runner.run(['resize2fs', deviceOrImage], { timeoutMs: 60 * 60 * 1000 });
-}
-
-/** `e2fsck -f -p IMAGE`: a forced, automatic check (exit 1: errors were corrected, still a success). */
-export function e2fsck(runner: CommandRunner, image: string) {
-  return runner.run(['e2fsck', '-f', '-p', image], { timeoutMs: 60 * 60 * 1000, okExitCodes: [1] });
-}
-
-/** `xfs_growfs MOUNTPOINT`: xfs grows only mounted. */
-export function xfsGrowfs(runner: CommandRunner, mountpoint: string) {
-  return runner.run(['xfs_growfs', mountpoint], { timeoutMs: 60 * 60 * 1000 });
-}
-
-/** `btrfs filesystem resize max MOUNTPOINT` */
-export function btrfsResizeMax(runner: CommandRunner, mountpoint: string) {
-  return runner.run(['btrfs', 'filesystem', 'resize', 'max', mountpoint], { timeoutMs: 60 * 60 * 1000 });
 }
 
 function unreadable(tool: string, field: string): BerthError {

@@ -119,7 +119,7 @@ export class LoopDriver implements StorageDriver, SnapshotCapable, NativeCopyCap
     const parsed = loopOptionsSchema.parse(options);
     const fstype = parsed.fstype ?? DEFAULT_FSTYPE;
     const bytes = createSize(parsed);
-    await this.requireTools(mkfsTools(fstype), `a ${fstype} image`);
+    await this.requireTools(loop.mkfsTools(fstype), `a ${fstype} image`);
     const image = paths.rootdev(target);
     await ctx.onUndo(this.step('removeImage', { image }));
     await this.fs.writeFileAtomic(image, '', 0o600);
@@ -446,10 +446,6 @@ function createSize(options: LoopOptions): number {
     throw new BerthError('InvalidArgument', `--size ${options.size} and --fssize ${options.fssize} disagree: a loop image has one size (give one of them)`);
   }
   return size;
-}
-
-function mkfsTools(fstype: loop.LoopFstype): string[] {
-  return fstype.startsWith('ext') ? [`mkfs.${fstype}`, 'debugfs'] : [`mkfs.${fstype}`];
 }
 
 const CAP_SYS_RESOURCE = 24;

@@ -49,9 +49,9 @@ describe('loop-cli', () => {
     const MiB = 1024 * 1024;
     const runner = new ScriptedRunner([
       { argv: ['mkfs.ext4', '-q', '-F', '-O', 'metadata_csum_seed', '/i'] },
-      { argv: ['mkfs.xfs', '-q', '/i'] },
-      { argv: ['mkfs.btrfs', '-q', '--mixed', '/i'] },
-      { argv: ['mkfs.btrfs', '-q', '/i'] },
+      { argv: ['mkfs.xfs', '-q', '-f', '/i'] },
+      { argv: ['mkfs.btrfs', '-q', '-f', '--mixed', '/i'] },
+      { argv: ['mkfs.btrfs', '-q', '-f', '/i'] },
     ]);
     await loopCli.mkfs(runner, 'ext4', '/i', 64 * MiB);
     await loopCli.mkfs(runner, 'xfs', '/i', 64 * MiB);

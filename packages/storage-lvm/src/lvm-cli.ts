@@ -1,4 +1,7 @@
-import { BerthError, type CommandRunner } from '@berth/core';
+import { BerthError, filesystemCli, type CommandRunner } from '@berth/core';
+
+/** The filesystem tools every block-filesystem driver runs live in core. */
+export const { mkfs, mkfsTools, removeLostAndFound, probeTag, xfsNewUuid, btrfsNewUuid, resize2fs, e2fsck, xfsGrowfs, btrfsResizeMax } = filesystemCli;
 
 /**
  * The commands the LVM driver runs, one function each: lvm2 (`lvs`, `vgs`, `lvcreate`,
@@ -9,12 +12,7 @@ import { BerthError, type CommandRunner } from '@berth/core';
  * stderr. LVs are always named `VG/LV`.
  */
 
-export type LvmFstype = 'ext2' | 'ext3' | 'ext4' | 'xfs' | 'btrfs';
-
-/** mkfs.xfs refuses filesystems below 300 MiB except under the xfstests environment. */
-export const XFS_MINIMUM_BYTES = 300 * 1024 * 1024;
-/** Below this, btrfs wants mixed data and metadata block groups (mkfs.btrfs(8)). */
-export const BTRFS_MIXED_BELOW_BYTES = 1024 * 1024 * 1024;
+export type LvmFstype = filesystemCli.BlockFstype;
 
 /** The lvm2 exit status for "not found" and other command failures. */
 const LVM_FAILED = 5;
@@ -144,69 +142,9 @@ export function reduce(runner: CommandRunner, vg: string, lv: string, bytes: num
   return runner.run(['lvreduce', '--force', '--size', `${bytes}b`, `${vg}/${lv}`]);
 }
 
-/**
- * `mkfs.<fstype>` on the new LV, forced (a classic LV may hold an old filesystem's
- * remains). ext4 gets `metadata_csum_seed` so a later UUID change is one superblock
- * write; xfs below 300 MiB needs the xfstests environment (mkfs.xfs ≥ 5.19 refuses small
- * filesystems otherwise); small btrfs gets mixed block groups.
- */
-export function mkfs(runner: CommandRunner, fstype: LvmFstype, device: string, bytes: number) {
-  switch (fstype) {
-    case 'ext2':
-    case 'ext3':
-    case 'ext4':
-      return runner.run([`mkfs.${fstype}`, '-q', '-F', ...(fstype === 'ext4' ? ['-O', 'metadata_csum_seed'] : []), device]);
-    case 'xfs':
-      return runner.run(['mkfs.xfs', '-q', '-f', device], bytes < XFS_MINIMUM_BYTES ? { env: { TEST_DIR: '1', TEST_DEV: '1', QA_CHECK_FS: '1' } } : {});
-    case 'btrfs':
-      return runner.run(['mkfs.btrfs', '-q', '-f', ...(bytes < BTRFS_MIXED_BELOW_BYTES ? ['--mixed'] : []), device]);
-  }
-}
-
-/** `debugfs -w -R 'rmdir lost+found' DEVICE`: a new container's rootfs is empty, as on every backend. */
-export function removeLostAndFound(runner: CommandRunner, device: string) {
-  return runner.run(['debugfs', '-w', '-R', 'rmdir lost+found', device]);
-}
-
-/** `blkid -p -o value -s TAG DEVICE`: probes the device itself (no cache). '' when nothing is found (exit 2). */
-export async function probeTag(runner: CommandRunner, device: string, tag: 'TYPE' | 'UUID'): Promise<string> {
-  const result = await runner.run(['blkid', '-p', '-o', 'value', '-s', tag, device], { readOnly: true, okExitCodes: [2] });
-  return result.exitCode === 2 ? '' : result.stdout.trim();
-}
-
 /** `mount [-o OPTIONS] DEVICE MOUNTPOINT` (the filesystem type is probed). */
 export function mount(runner: CommandRunner, device: string, mountpoint: string, options: readonly string[] = []) {
   return runner.run(['mount', ...(options.length ? ['-o', options.join(',')] : []), device, mountpoint]);
-}
-
-/** `xfs_admin -U generate DEVICE`: a new UUID, so a clone mounts beside its origin (xfs refuses duplicates). */
-export function xfsNewUuid(runner: CommandRunner, device: string) {
-  return runner.run(['xfs_admin', '-U', 'generate', device]);
-}
-
-/** `btrfstune -f -u DEVICE`: a new fsid (rewrites the metadata); `-f` skips the prompt. */
-export function btrfsNewUuid(runner: CommandRunner, device: string) {
-  return runner.run(['btrfstune', '-f', '-u', device], { timeoutMs: 60 * 60 * 1000 });
-}
-
-/** `resize2fs DEVICE`: grows ext2/3/4 to the device, online or (after `e2fsck -f`) offline. */
-export function resize2fs(runner: CommandRunner, device: string) {
-  return runner.run(['resize2fs', device], { timeoutMs: 60 * 60 * 1000 });
-}
-
-/** `e2fsck -f -p DEVICE`: a forced automatic check (exit 1: errors were corrected, a success). */
-export function e2fsck(runner: CommandRunner, device: string) {
-  return runner.run(['e2fsck', '-f', '-p', device], { timeoutMs: 60 * 60 * 1000, okExitCodes: [1] });
-}
-
-/** `xfs_growfs MOUNTPOINT`: xfs grows only mounted. */
-export function xfsGrowfs(runner: CommandRunner, mountpoint: string) {
-  return runner.run(['xfs_growfs', mountpoint], { timeoutMs: 60 * 60 * 1000 });
-}
-
-/** `btrfs filesystem resize max MOUNTPOINT` */
-export function btrfsResizeMax(runner: CommandRunner, mountpoint: string) {
-  return runner.run(['btrfs', 'filesystem', 'resize', 'max', mountpoint], { timeoutMs: 60 * 60 * 1000 });
 }
 
 /** `dumpe2fs -h DEVICE`: the bytes an ext2/3/4 filesystem spans. */

@@ -179,7 +179,7 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
     const vg = parsed.vgname ?? this.settings.system.lvmVg;
     const pool = parsed.thinpool ?? this.settings.system.lvmThinPool;
     const lv = await this.newLvName(target, vg);
-    await this.requireTools(mkfsTools(fstype), `a ${fstype} LV`);
+    await this.requireTools(lvm.mkfsTools(fstype), `a ${fstype} LV`);
     await this.requireVg(vg);
     const thin = await this.thinPool(vg, pool);
     if (thin) this.refuseFullPool(thin, parsed);
@@ -612,10 +612,6 @@ function createSize(options: LvmOptions): number {
 
 function roundToSector(bytes: number): number {
   return Math.ceil(bytes / SECTOR) * SECTOR;
-}
-
-function mkfsTools(fstype: lvm.LvmFstype): string[] {
-  return fstype.startsWith('ext') ? [`mkfs.${fstype}`, 'debugfs'] : [`mkfs.${fstype}`];
 }
 
 /** `<lxcpath>/<c>/snaps/snapN`: a container snapshot. */
