@@ -1,7 +1,7 @@
 import { lstat, opendir, readdir, readFile, realpath, statfs } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { inject, injectable } from 'tsyringe';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   BerthError,
   COMMAND_RUNNER,
@@ -29,8 +29,13 @@ import {
   type Usage,
   type UsageCapable,
   type Volume,
+  type MountEntry,
 } from '@berth/core';
 import * as btrfs from './btrfs-cli.js';
+import { subvolumeOps, type SubvolumeMeans, type SubvolumeOps } from './subvolumes.js';
+
+/** DI token: how the driver makes and deletes subvolumes ({@link SubvolumeMeans}). */
+export const BTRFS_SUBVOLUME_MEANS = Symbol.for('berth.btrfs.SubvolumeMeans');
 
 const BTRFS_SUPER_MAGIC = 0x9123683e;
 /** Every subvolume's root directory has this inode number. */
@@ -66,11 +71,16 @@ export class BtrfsDriver implements StorageDriver, SnapshotCapable, NativeCopyCa
     rename: false,
   };
   readonly optionsSchema = btrfsOptionsSchema;
+  /** Subvolume snapshot, create and delete: in-process ioctls, or btrfs-progs on dry runs and without the addon. */
+  readonly subvolumes: SubvolumeOps;
 
   constructor(
     @inject(COMMAND_RUNNER) private readonly runner: CommandRunner,
     @inject(HOST_FS) private readonly fs: HostFs,
-  ) {}
+    @inject(BTRFS_SUBVOLUME_MEANS) means: SubvolumeMeans | SubvolumeOps,
+  ) {
+    this.subvolumes = subvolumeOps(runner, means);
+  }
 
   async probe(): Promise<Availability> {
     if (!(await this.runner.which('btrfs'))) return { available: false, reason: 'btrfs-progs is not installed (no btrfs command)' };
@@ -92,20 +102,23 @@ export class BtrfsDriver implements StorageDriver, SnapshotCapable, NativeCopyCa
     await this.requireBtrfs(target.dir, target.lxcpath);
     const rootfs = paths.rootfs(target);
     await ctx.onUndo({ do: 'driver', driver: this.type, action: 'deleteSubvolumes', args: { path: rootfs } });
-    await btrfs.subvolumeCreate(this.runner, rootfs);
+    await this.subvolumes.create(rootfs);
     if (size !== undefined) await this.limit(rootfs, parseSize(size, 'size'));
     return { type: this.type, source: rootfs };
   }
 
   async snapshot(source: Volume, target: ContainerRef, options: StorageOptions, ctx: OperationContext): Promise<SnapshotResult> {
     const { size } = btrfsOptionsSchema.parse(options);
-    if (!(await this.sameFilesystem(source.rootfs.source, target.dir))) {
+    // One look at the mount table serves both checks.
+    const mounts = await readMounts();
+    const sourceMount = await mountOf(source.rootfs.source, mounts);
+    if (!sameBtrfs(sourceMount, await mountOf(target.dir, mounts))) {
       throw new BerthError('NotSupported', `cannot snapshot ${source.name} into ${target.dir}: not on the same btrfs filesystem (copy without --snapshot instead)`);
     }
     const rootfs = paths.rootfs(target);
     await ctx.onUndo({ do: 'driver', driver: this.type, action: 'deleteSubvolumes', args: { path: rootfs } });
-    await btrfs.subvolumeSnapshot(this.runner, source.rootfs.source, rootfs);
-    await this.inheritLimit(source.rootfs.source, rootfs, size);
+    await this.subvolumes.snapshot(source.rootfs.source, rootfs);
+    await this.inheritLimit(source.rootfs.source, rootfs, size, sourceMount);
     return { rootfs: { type: this.type, source: rootfs }, dependency: 'none' };
   }
 
@@ -114,7 +127,10 @@ export class BtrfsDriver implements StorageDriver, SnapshotCapable, NativeCopyCa
    * shared until written), else a new subvolume filled by a metadata-preserving copy.
    */
   async copy(source: Volume, target: ContainerRef, options: StorageOptions, ctx: OperationContext): Promise<RootfsSpec> {
-    if (await this.sameFilesystem(source.rootfs.source, target.dir)) return (await this.snapshot(source, target, options, ctx)).rootfs;
+    const mounts = await readMounts();
+    if (sameBtrfs(await mountOf(source.rootfs.source, mounts), await mountOf(target.dir, mounts))) {
+      return (await this.snapshot(source, target, options, ctx)).rootfs;
+    }
     const spec = await this.create(target, options, ctx);
     await hostCli.copyTreeCp(this.runner, source.rootfs.source, spec.source);
     return spec;
@@ -196,10 +212,10 @@ export class BtrfsDriver implements StorageDriver, SnapshotCapable, NativeCopyCa
     await btrfs.qgroupLimit(this.runner, path, bytes);
   }
 
-  private async quotasEnabled(path: string): Promise<boolean> {
+  private async quotasEnabled(path: string, mount?: MountEntry): Promise<boolean> {
     // The kernel shows /sys/fs/btrfs/<fsid>/qgroups exactly while quotas are enabled:
     // asking it costs no process, which a clone would otherwise spend on this alone.
-    const fromSysfs = await quotasEnabledInSysfs(path);
+    const fromSysfs = await quotasEnabledInSysfs(mount ?? (await mountOf(path, await readMounts())));
     if (fromSysfs !== undefined) return fromSysfs;
     try {
       await btrfs.qgroupShow(this.runner, path);
@@ -212,16 +228,11 @@ export class BtrfsDriver implements StorageDriver, SnapshotCapable, NativeCopyCa
   }
 
   /** A clone keeps its source's limit (or gets the one asked for). */
-  private async inheritLimit(source: string, clone: string, size: string | undefined): Promise<void> {
+  private async inheritLimit(source: string, clone: string, size: string | undefined, sourceMount: MountEntry | undefined): Promise<void> {
     if (size !== undefined) return this.limit(clone, parseSize(size, 'size'));
-    if (this.runner.dryRun || !(await this.quotasEnabled(source))) return;
+    if (this.runner.dryRun || !(await this.quotasEnabled(source, sourceMount))) return;
     const figures = btrfs.parseQgroupShow((await btrfs.qgroupShow(this.runner, source)).stdout);
     if (figures?.maxReferenced !== undefined) await btrfs.qgroupLimit(this.runner, clone, figures.maxReferenced);
-  }
-
-  private async sameFilesystem(a: string, b: string): Promise<boolean> {
-    const [ma, mb] = await Promise.all([mountOf(a), mountOf(b)]);
-    return ma !== undefined && mb !== undefined && ma.fstype === 'btrfs' && mb.fstype === 'btrfs' && ma.source === mb.source;
   }
 
   private async deleteSubvolumes(path: string, ctx: OperationContext): Promise<void> {
@@ -232,15 +243,7 @@ export class BtrfsDriver implements StorageDriver, SnapshotCapable, NativeCopyCa
       return;
     }
     const nested = await nestedSubvolumes(path);
-    for (const subvolume of [...nested, path]) {
-      try {
-        await btrfs.subvolumeDelete(this.runner, subvolume);
-      } catch (error) {
-        const stderr = (error as BerthError).command?.stderr ?? '';
-        if (/busy/i.test(stderr)) throw new BerthError('InUse', `subvolume ${subvolume} is busy (mounted or in use)`, { cause: error });
-        throw error;
-      }
-    }
+    for (const subvolume of [...nested, path]) await this.subvolumes.delete(subvolume);
   }
 }
 
@@ -280,24 +283,31 @@ async function nestedSubvolumes(root: string): Promise<string[]> {
   return found.sort((a, b) => b.split('/').length - a.split('/').length);
 }
 
-async function mountOf(path: string) {
+function sameBtrfs(a: MountEntry | undefined, b: MountEntry | undefined): boolean {
+  return a !== undefined && b !== undefined && a.fstype === 'btrfs' && b.fstype === 'btrfs' && a.source === b.source;
+}
+
+/** The mount holding `path` (after symlinks), from a mount table read by the caller. */
+async function mountOf(path: string, mounts: readonly MountEntry[]): Promise<MountEntry | undefined> {
   let real: string;
   try {
     real = await realpath(path);
   } catch {
     return undefined;
   }
-  let best: Awaited<ReturnType<typeof readMounts>>[number] | undefined;
-  for (const mount of await readMounts()) {
+  let best: MountEntry | undefined;
+  for (const mount of mounts) {
     const prefix = mount.mountpoint === '/' ? '/' : `${mount.mountpoint}/`;
     if ((real === mount.mountpoint || real.startsWith(prefix)) && (!best || mount.mountpoint.length >= best.mountpoint.length)) best = mount;
   }
   return best;
 }
 
-/** Quotas on the filesystem holding `path`, from sysfs; undefined when sysfs cannot say. */
-async function quotasEnabledInSysfs(path: string): Promise<boolean | undefined> {
-  const mount = await mountOf(path);
+/** Which /sys/fs/btrfs/<fsid> a device belongs to; checked on every use, refound when stale. */
+const sysfsDirOfDevice = new Map<string, string>();
+
+/** Quotas on the filesystem mounted as `mount`, from sysfs; undefined when sysfs cannot say. */
+async function quotasEnabledInSysfs(mount: MountEntry | undefined): Promise<boolean | undefined> {
   if (!mount || mount.fstype !== 'btrfs' || !mount.source.startsWith('/dev/')) return undefined;
   let device: string;
   try {
@@ -305,6 +315,8 @@ async function quotasEnabledInSysfs(path: string): Promise<boolean | undefined> 
   } catch {
     return undefined;
   }
+  const known = sysfsDirOfDevice.get(device);
+  if (known !== undefined && (await exists(join(known, 'devices', device)))) return exists(join(known, 'qgroups'));
   let filesystems: string[];
   try {
     filesystems = await readdir('/sys/fs/btrfs');
@@ -312,8 +324,10 @@ async function quotasEnabledInSysfs(path: string): Promise<boolean | undefined> 
     return undefined;
   }
   for (const fsid of filesystems) {
-    if (!(await exists(join('/sys/fs/btrfs', fsid, 'devices', device)))) continue;
-    return exists(join('/sys/fs/btrfs', fsid, 'qgroups'));
+    const dir = join('/sys/fs/btrfs', fsid);
+    if (!(await exists(join(dir, 'devices', device)))) continue;
+    sysfsDirOfDevice.set(device, dir);
+    return exists(join(dir, 'qgroups'));
   }
   return undefined;
 }

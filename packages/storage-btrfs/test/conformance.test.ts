@@ -22,7 +22,7 @@ import {
 } from '@berth/conformance';
 import { dirModule } from '@berth/storage-dir';
 import { overlayModule } from '@berth/storage-overlay';
-import { btrfsModule } from '@berth/storage-btrfs';
+import { btrfsModule, createBtrfsModule, ioctlAvailability, subvolumeOps, type SubvolumeOps } from '@berth/storage-btrfs';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const BERTH_BIN = berthBinary(REPO_ROOT);
@@ -48,6 +48,17 @@ describe('storage-btrfs', function () {
   storageConformance({
     name: 'btrfs',
     module: btrfsModule,
+    helpers: [dirModule, overlayModule],
+    backend: 'btrfs',
+    cloneSource: 'btrfs',
+    setup: () => makeTemporaryLxcpath(testbed!.mountpoint),
+  });
+
+  // The same cases with every subvolume made and deleted by btrfs-progs: the means
+  // used without the addon, and the one the command-failure injection reaches.
+  storageConformance({
+    name: 'btrfs (btrfs-progs)',
+    module: createBtrfsModule({ subvolumes: 'btrfs-progs' }),
     helpers: [dirModule, overlayModule],
     backend: 'btrfs',
     cloneSource: 'btrfs',
@@ -193,6 +204,102 @@ describe('storage-btrfs', function () {
         await runner.run(['umount', inside]);
       }
       await berth.destroy('busy');
+    });
+
+    describe('subvolumes by ioctl (@berth/btrfs-ioctl)', function () {
+      // The setup builds the addon: its absence here is a broken install, not a skip.
+      const ioctl = () => subvolumeOps(runner, 'ioctl');
+      const expectCode = async (promise: Promise<unknown>, code: string, message: RegExp) => {
+        await promise.then(
+          () => expect.fail(`expected ${code}`),
+          (error: unknown) => {
+            expect(BerthError.is(error), String(error)).to.equal(true);
+            expect((error as BerthError).code, String(error)).to.equal(code);
+            expect((error as Error).message).to.match(message);
+            expect((error as Error).message).not.to.include('\n');
+          },
+        );
+      };
+
+      it('is built, and the default driver uses it (a dry run uses btrfs-progs, so the plan shows the command)', async () => {
+        expect(ioctlAvailability()).to.deep.equal({ available: true });
+        expect((berth.drivers.storageDriver('btrfs') as unknown as { subvolumes: SubvolumeOps }).subvolumes.via).to.equal('ioctl');
+        expect(subvolumeOps(runner, 'auto').via).to.equal('ioctl');
+        const dry = await createBerth({ modules: [btrfsModule], lxcpath, dryRun: true, system: { ...LXC_DEFAULTS, lxcpath, defaultConfig: join(lxcpath, '.none') } });
+        expect((dry.berth.drivers.storageDriver('btrfs') as unknown as { subvolumes: SubvolumeOps }).subvolumes.via).to.equal('btrfs-progs');
+      });
+
+      it('creates, snapshots (with the parent recorded) and deletes subvolumes', async () => {
+        const a = join(lxcpath, 'a');
+        const b = join(lxcpath, 'b');
+        await ioctl().create(a);
+        await writeFile(join(a, 'file'), 'data');
+        await ioctl().snapshot(a, b);
+        expect(await readFile(join(b, 'file'), 'utf8')).to.equal('data');
+        const aUuid = /^\s*UUID:\s+(\S+)/m.exec(await show(a))![1];
+        expect(await show(b)).to.match(new RegExp(`Parent UUID:\\s+${aUuid}`));
+        await writeFile(join(b, 'file'), 'changed');
+        expect(await readFile(join(a, 'file'), 'utf8')).to.equal('data');
+        await ioctl().delete(b);
+        await ioctl().delete(a);
+        expect(existsSync(a) || existsSync(b)).to.equal(false);
+      });
+
+      it('fails in one line with a code: existing target, not a subvolume, not btrfs, nested subvolumes, missing source', async () => {
+        const a = join(lxcpath, 'a');
+        await ioctl().create(a);
+        await mkdir(join(lxcpath, 'plain'));
+        await expectCode(ioctl().snapshot(a, join(lxcpath, 'plain')), 'AlreadyExists', /cannot snapshot .* \(EEXIST\)$/);
+        await expectCode(ioctl().snapshot(join(lxcpath, 'plain'), join(lxcpath, 'x')), 'FailedPrecondition', /not a btrfs subvolume/);
+        await expectCode(ioctl().snapshot(join(lxcpath, 'missing'), join(lxcpath, 'x')), 'NotFound', /ENOENT/);
+        const elsewhere = await makeTemporaryLxcpath();
+        try {
+          await expectCode(ioctl().snapshot(a, join(elsewhere.lxcpath, 'x')), 'FailedPrecondition', /not on a btrfs filesystem/);
+          await expectCode(ioctl().create(join(elsewhere.lxcpath, 'x')), 'FailedPrecondition', /not on a btrfs filesystem/);
+        } finally {
+          await elsewhere.teardown();
+        }
+        await ioctl().create(join(a, 'inner'));
+        await expectCode(ioctl().delete(a), 'InUse', /still holds subvolumes/);
+        await ioctl().delete(join(a, 'inner'));
+        await ioctl().delete(a);
+        expect(existsSync(join(lxcpath, 'x'))).to.equal(false);
+      });
+
+      it('64 concurrent snapshots of one subvolume all land intact', async () => {
+        const base = join(lxcpath, 'base');
+        await ioctl().create(base);
+        await writeFile(join(base, 'file'), 'base');
+        const targets = Array.from({ length: 64 }, (_, i) => join(lxcpath, `s${i}`));
+        await Promise.all(targets.map((target) => ioctl().snapshot(base, target)));
+        for (const target of targets) expect(await readFile(join(target, 'file'), 'utf8')).to.equal('base');
+        await Promise.all([...targets, base].map((target) => ioctl().delete(target)));
+        expect(await subvolumes()).to.deep.equal([]);
+      });
+
+      it('a snapshot that fails after the kernel made it is undone: nothing is left', async () => {
+        await berth.create({ name: 'base', backend: 'btrfs' });
+        const before = await listLxcpath(lxcpath);
+        const real = ioctl();
+        const failingAfter: SubvolumeOps = {
+          ...real,
+          snapshot: async (source, target) => {
+            await real.snapshot(source, target);
+            throw new BerthError('Internal', 'injected after the snapshot');
+          },
+        };
+        const injected = (
+          await createBerth({
+            modules: [createBtrfsModule({ subvolumes: failingAfter })],
+            lxcpath,
+            system: { ...LXC_DEFAULTS, lxcpath, defaultConfig: join(lxcpath, '.none') },
+          })
+        ).berth;
+        const [outcome] = await injected.copy({ source: 'base', targets: ['c1'], snapshot: true });
+        expect(outcome?.ok).to.equal(false);
+        expect(await listLxcpath(lxcpath)).to.deep.equal(before);
+        expect((await subvolumes()).some((p) => p.includes('/c1/'))).to.equal(false);
+      });
     });
 
     describe('quotas', function () {
