@@ -54,7 +54,7 @@ interface Args {
   profile: boolean;
   imageDir: string;
   imageSize: number;
-  /** CLI entry points to measure: dist/bin.js (tsc output) and, if built, the bundle dist/berth.mjs. */
+  /** CLI entry points to measure: dist/bin.js (tsc output) and, if built, the bundle dist/berth.cjs. */
   clis: string[];
 }
 
@@ -86,7 +86,7 @@ function parseArgs(argv: string[]): Args {
   }
   if (!(args.runs >= 1) || !(args.batchRuns >= 1)) throw new Error('--runs and --batch-runs must be at least 1');
   if (args.concurrency.some((c) => !(c >= 1))) throw new Error('--concurrency takes positive integers');
-  if (!args.clis.length) args.clis = [join(REPO, 'packages/cli/dist/bin.js'), join(REPO, 'packages/cli/dist/berth.mjs')];
+  if (!args.clis.length) args.clis = [join(REPO, 'packages/cli/dist/bin.js'), join(REPO, 'packages/cli/dist/berth.cjs')];
   return args;
 }
 

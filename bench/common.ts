@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 // ------------------------------------------------------------------ module loading
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI_BIN = join(REPO, 'packages/cli/dist/berth.mjs');
+export const CLI_BIN = join(REPO, 'packages/cli/dist/berth.cjs');
 // bench/ is no workspace package: resolve dependencies the way the packages do.
 export const fromCore = createRequire(join(REPO, 'packages/core/package.json'));
 export const fromCli = createRequire(join(REPO, 'packages/cli/package.json'));

@@ -58,7 +58,7 @@ interface Args {
   imageDir: string;
   imageSize: number;
   snapshots: boolean;
-  /** The berth CLI entry point to run (default packages/cli/dist/berth.mjs). */
+  /** The berth CLI entry point to run (default packages/cli/dist/berth.cjs). */
   cli: string;
 }
 
@@ -496,7 +496,7 @@ function printReport(r: Report): void {
   console.log(`\nberth copy benchmark — ${r.args.runs} runs each, cold cache (sync + drop_caches before every run), order alternated`);
   console.log(`rootfs: ${r.rootfs.kind}: ${r.rootfs.entries} entries (${r.rootfs.files} files, ${r.rootfs.dirs} dirs, ${r.rootfs.symlinks} symlinks, ${r.rootfs.hardlinked} hardlinked), ${(r.rootfs.bytes / 1e6).toFixed(0)} MB`);
   console.log(`host: ${r.env.kernel}, ${r.env.cpus} CPUs, ${r.env.memGiB} GiB; images on ${r.env.rootfsHostFs}; ${r.env.cp}; ${r.env.rsync}; lxc ${r.env.lxc}; node ${r.env.node}`);
-  console.log(`build: ${r.build}; CLI ${r.cli ? 'measured' : 'NOT measured (packages/cli/dist/berth.mjs missing)'}`);
+  console.log(`build: ${r.build}; CLI ${r.cli ? 'measured' : 'NOT measured (packages/cli/dist/berth.cjs missing)'}`);
   for (const f of r.results) {
     console.log(`\n## ${f.fs}: full copy`);
     console.log(table(seriesRows(f.full)));

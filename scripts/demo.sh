@@ -21,7 +21,7 @@ esac
 berth_setup
 
 lxcpath=${BERTH_DEMO_LXCPATH:-/var/lib/berth-demo}
-bin="$BERTH_ROOT/packages/cli/dist/berth.mjs"
+bin="$BERTH_ROOT/packages/cli/dist/berth.cjs"
 containers=(demo-clone demo-copy demo-base) # dependents before what they depend on
 
 # Shows, then runs, one berth command.

@@ -103,7 +103,7 @@ berth_ensure_pnpm() {
   berth_pnpm_ok || berth_die "pnpm 9 is not on PATH after npm install -g pnpm@9 (found: $(command -v pnpm || echo none) $(pnpm --version 2>/dev/null))"
 }
 
-# Dependencies from the lockfile, then `pnpm run build`: `tsc -b` of every package and the CLI's bundle, dist/berth.mjs.
+# Dependencies from the lockfile, then `pnpm run build`: `tsc -b` of every package and the CLI's bundle, dist/berth.cjs.
 berth_build() {
   cd "$BERTH_ROOT"
   berth_log "pnpm install --frozen-lockfile"

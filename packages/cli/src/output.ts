@@ -1,3 +1,4 @@
+import type { ModuleImporter } from '@berth/core';
 import Table from 'cli-table3';
 
 /** The streams and environment a run of `berth` uses (the process's, or a test's). */
@@ -5,6 +6,8 @@ export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { readonly isTTY?: boolean };
   readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Imports plugin modules; the bundled binary passes its loader's `import()` (default: core's). */
+  readonly importModule?: ModuleImporter;
 }
 
 export interface OutputMode {

@@ -6,6 +6,7 @@ import {
   loadPluginsFromConfig,
   type BerthModule,
   type LoadedModules,
+  type ModuleImporter,
   type PluginFailure,
   type StorageDriver,
 } from '@berth/core';
@@ -21,8 +22,12 @@ export function pluginConfigPath(env: Readonly<Record<string, string | undefined
  * whose driver cannot be constructed, is malformed, or claims a type another driver
  * has, is reported and skipped rather than taking the whole CLI down with it.
  */
-export async function loadConfiguredPlugins(configPath: string, builtins: readonly BerthModule[]): Promise<LoadedModules> {
-  const loaded = await loadPluginsFromConfig(configPath);
+export async function loadConfiguredPlugins(
+  configPath: string,
+  builtins: readonly BerthModule[],
+  importer?: ModuleImporter,
+): Promise<LoadedModules> {
+  const loaded = await loadPluginsFromConfig(configPath, importer);
   const accepted: BerthModule[] = [];
   const failures: PluginFailure[] = [...loaded.failures];
   for (const module of loaded.modules) {

@@ -51,7 +51,7 @@ export class Session {
   /** Builtins plus the plugins of the config file; broken plugins are warned of, then skipped. */
   async loadedModules(): Promise<LoadedModules> {
     if (!this.plugins) {
-      this.plugins = await loadConfiguredPlugins(pluginConfigPath(this.io.env), builtinModules);
+      this.plugins = await loadConfiguredPlugins(pluginConfigPath(this.io.env), builtinModules, this.io.importModule);
       for (const failure of this.plugins.failures) this.output.warn(`plugin ${failure.specifier} skipped: ${failure.reason}`);
     }
     return this.plugins;

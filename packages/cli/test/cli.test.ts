@@ -10,11 +10,11 @@ import { parseSize } from '@berth/core';
 import { builtinModules } from '../src/builtins.js';
 
 /**
- * The `berth` binary as a user runs it: the built and bundled `dist/berth.mjs` (build first with
+ * The `berth` binary as a user runs it: the built and bundled `dist/berth.cjs` (build first with
  * `npx tsc -b tsconfig.build.json`), spawned with argv arrays against a fresh lxcpath
  * per test.
  */
-const BIN = fileURLToPath(new URL('../dist/berth.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../dist/berth.cjs', import.meta.url));
 
 interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;

@@ -9,11 +9,11 @@ import { TestNamespaces, conformanceRuns, conformanceRunsFor, interfacesIn, ping
 import { builtinModules } from '../src/builtins.js';
 
 /**
- * `berth net …` as a user runs it (the built and bundled `dist/berth.mjs`), against a fresh lxcpath and
+ * `berth net …` as a user runs it (the built and bundled `dist/berth.cjs`), against a fresh lxcpath and
  * an LXC system config whose default container config has no network (the host's
  * default links lxcbr0, which does not exist here).
  */
-const BIN = fileURLToPath(new URL('../dist/berth.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../dist/berth.cjs', import.meta.url));
 
 describe('berth net', function () {
   this.timeout(120_000);

@@ -42,7 +42,7 @@ export class Lxcpath {
     readonly path: string,
     /** `lxc-create -f`: no network device (the host default links lxcbr0, absent here). */
     readonly createConfig: string,
-    /** The berth binary (`packages/cli/dist/berth.mjs`), run with node. */
+    /** The berth binary (`packages/cli/dist/berth.cjs`), run with node. */
     readonly berthBin: string,
   ) {}
 
@@ -114,7 +114,7 @@ export class Lxcpath {
 
 /** The berth CLI of a checkout, as `pnpm run build` leaves it. */
 export function berthBinary(repoRoot: string): string {
-  return join(repoRoot, 'packages/cli/dist/berth.mjs');
+  return join(repoRoot, 'packages/cli/dist/berth.cjs');
 }
 
 /** Builds the checkout's berth CLI (tsc, then the bundle) unless it is there already. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BerthError, describeError, errnoCode } from './errors.js';
 import { validateModule, type BerthModule } from './contracts/module.js';
 
@@ -54,12 +54,21 @@ export async function readConfigFile(path: string): Promise<BerthConfigFile> {
   return parsed.data;
 }
 
-export async function loadPlugins(specifiers: readonly string[], baseDir: string): Promise<LoadedModules> {
+/**
+ * Imports one plugin module: `import()` by default. A host that loads berth in an
+ * unusual way (the bundled CLI compiles itself with V8's code cache, where `import()`
+ * is unavailable) passes its own.
+ */
+export type ModuleImporter = (specifier: string) => Promise<unknown>;
+
+const importModule: ModuleImporter = (specifier) => import(specifier);
+
+export async function loadPlugins(specifiers: readonly string[], baseDir: string, importer: ModuleImporter = importModule): Promise<LoadedModules> {
   const modules: BerthModule[] = [];
   const failures: PluginFailure[] = [];
   for (const specifier of specifiers) {
     try {
-      modules.push(...(await loadPlugin(specifier, baseDir)));
+      modules.push(...(await loadPlugin(specifier, baseDir, importer)));
     } catch (error) {
       failures.push({ specifier, reason: describeError(error) });
     }
@@ -67,12 +76,12 @@ export async function loadPlugins(specifiers: readonly string[], baseDir: string
   return { modules, failures };
 }
 
-async function loadPlugin(specifier: string, baseDir: string): Promise<BerthModule[]> {
+async function loadPlugin(specifier: string, baseDir: string, importer: ModuleImporter): Promise<BerthModule[]> {
   const isPath = specifier.startsWith('.') || isAbsolute(specifier);
   const target = isPath ? pathToFileURL(resolve(baseDir, specifier)).href : specifier;
   let namespace: Record<string, unknown>;
   try {
-    namespace = (await import(target)) as Record<string, unknown>;
+    namespace = (await importer(target)) as Record<string, unknown>;
   } catch (error) {
     throw new BerthError('Unavailable', `cannot load: ${describeError(error)}`, { cause: error });
   }
@@ -82,10 +91,10 @@ async function loadPlugin(specifier: string, baseDir: string): Promise<BerthModu
   return list.map((value, i) => validateModule(value, list.length > 1 ? `export #${i}` : 'export'));
 }
 
-export async function loadPluginsFromConfig(path: string): Promise<LoadedModules> {
+export async function loadPluginsFromConfig(path: string, importer?: ModuleImporter): Promise<LoadedModules> {
   try {
     const config = await readConfigFile(path);
-    return await loadPlugins(config.plugins, dirname(path));
+    return await loadPlugins(config.plugins, dirname(path), importer);
   } catch (error) {
     return { modules: [], failures: [{ specifier: path, reason: describeError(error) }] };
   }

@@ -1,5 +1,5 @@
 import { inject, injectable } from 'tsyringe';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   COMMAND_RUNNER,
   HOST_FS,

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { lstat, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject, injectable } from 'tsyringe';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   BerthError,
   COMMAND_RUNNER,

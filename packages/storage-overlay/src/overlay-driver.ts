@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { chmod, chown, lstat, mkdir, open, readFile, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { inject, injectable } from 'tsyringe';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   BerthError,
   COMMAND_RUNNER,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { inject, injectable } from 'tsyringe';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   BERTH_SETTINGS,
   BerthError,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Availability, StorageCapabilities, StorageDriver } from '@berth/core';
 import { renderTable } from '../output.js';
 import type { CommandContext } from './context.js';

@@ -1,5 +1,5 @@
 import type { DependencyContainer } from 'tsyringe';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BerthError } from '../errors.js';
 
 /**

@@ -1,3 +1,4 @@
+import { access, constants } from 'node:fs/promises';
 import { execa } from 'execa';
 import { BerthError } from '../errors.js';
 
@@ -122,7 +123,6 @@ export class ExecaRunner implements CommandRunner {
 }
 
 async function findOnPath(tool: string): Promise<string | undefined> {
-  const { access, constants } = await import('node:fs/promises');
   const dirs = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
   for (const dir of [...dirs, '/usr/sbin', '/sbin']) {
     if (!dir) continue;

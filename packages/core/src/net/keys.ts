@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BerthError } from '../errors.js';
 import type { NetworkKeys } from '../contracts/network.js';
 import type { LxcConfig } from '../lxc/config.js';
