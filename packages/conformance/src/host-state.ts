@@ -53,7 +53,7 @@ export async function mountpointsUnder(path: string): Promise<string[]> {
 /** Operations in `<lxcpath>/.berth/journal` nobody finished or undid. */
 export async function journalEntries(lxcpath: string): Promise<string[]> {
   try {
-    return (await readdir(join(lxcpath, '.berth', 'journal'))).filter((f) => f.endsWith('.json'));
+    return (await readdir(join(lxcpath, '.berth', 'journal'))).filter((f) => f.endsWith('.log') || f.endsWith('.new'));
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return [];
     throw error;

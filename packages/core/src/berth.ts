@@ -155,6 +155,8 @@ interface CloneRequest {
   readonly options?: StorageOptions;
   readonly keepHwaddr?: boolean;
   readonly keepName?: boolean;
+  /** The source's config as just read (read again when absent). */
+  readonly sourceConfig?: LxcConfig;
 }
 
 /** The LXC order of detection, but with dir last: it claims any directory. */
@@ -288,10 +290,11 @@ export class Berth {
             [{ ref: sourceRef, mode: 'shared' }, { ref: target, mode: 'exclusive' }],
             () =>
               this.operations.run('copy', subjectOf(target), async (op) => {
-                const current = await this.loadVolume(sourceRef);
-                await this.clone(
+                const { volume: current, config: sourceConfig } = await this.loadVolumeAndConfig(sourceRef);
+                const made = await this.clone(
                   {
                     source: current,
+                    sourceConfig,
                     target,
                     mode,
                     ...(request.backend ? { backend: request.backend } : {}),
@@ -300,7 +303,7 @@ export class Berth {
                   },
                   op,
                 );
-                return this.summary(target);
+                return made.summary;
               }),
           );
           outcomes[i] = { name, ok: true, container };
@@ -344,13 +347,16 @@ export class Berth {
     return { driver, cow: false };
   }
 
-  /** The storage and config half of copy, snapshot and restore, inside an operation. */
-  private async clone(request: CloneRequest, op: Operation): Promise<Volume> {
+  /**
+   * The storage and config half of copy, snapshot and restore, inside an operation.
+   * Returns the new volume and its summary (made from what was written, not read back).
+   */
+  private async clone(request: CloneRequest, op: Operation): Promise<{ volume: Volume; summary: ContainerSummary }> {
     const { source, target } = request;
     const sourceDriver = this.drivers.storageDriver(source.rootfs.type);
     const { driver, cow } = await this.planClone(source, request.mode, request.backend);
     let options = parseOptions(driver, request.options ?? {});
-    const sourceConfig = LxcConfig.parse(await readFile(paths.config(source), 'utf8'));
+    const sourceConfig = request.sourceConfig ?? LxcConfig.parse(await readFile(paths.config(source), 'utf8'));
 
     const partial = await this.prepareContainerDir(target, op);
     try {
@@ -386,11 +392,21 @@ export class Berth {
       });
       await this.fs.writeFileAtomic(paths.config(target), config.toString(), 0o640);
       if (!request.keepName) await this.updateHostname(driver, volume, sourceConfig.get('lxc.uts.name') ?? source.name, target.name, op);
-      if (dependency === 'source') await this.addDependencies(target, [{ lxcpath: source.lxcpath, name: source.name }], op);
-      if (dependency === 'inherited') {
-        await this.addDependencies(target, (await readDependencyFile(paths.rdepends(source))).records, op);
-      }
-      return volume;
+      let dependsOn: readonly DependencyRecord[] = [];
+      if (dependency === 'source') dependsOn = [{ lxcpath: source.lxcpath, name: source.name }];
+      if (dependency === 'inherited') dependsOn = (await readDependencyFile(paths.rdepends(source))).records;
+      if (dependsOn.length > 0) await this.addDependencies(target, dependsOn, op);
+      const summary: ContainerSummary = {
+        name: target.name,
+        lxcpath: target.lxcpath,
+        backend: rootfs.type,
+        rootfs: formatRootfs(rootfs),
+        snapshots: 0,
+        dependsOn: dependsOn.map((r) => recordName(r, target.lxcpath)),
+        dependents: [],
+        partial: false,
+      };
+      return { volume, summary };
     } finally {
       await partial?.release();
       await this.fs.removeFile(paths.partial(target));
@@ -461,8 +477,7 @@ export class Berth {
       await this.planClone(source, 'keep-type', undefined);
       if (newName !== undefined) {
         return this.operations.run('restore', subjectOf(target), async (op) => {
-          await this.clone({ source, target, mode: 'keep-type', keepHwaddr: false }, op);
-          return this.summary(target);
+          return (await this.clone({ source, target, mode: 'keep-type', keepHwaddr: false }, op)).summary;
         });
       }
       const dependents = await this.liveRecords(paths.dependents(parent));
@@ -728,12 +743,16 @@ export class Berth {
 
   /** A container's volume, from its config; NotFound if there is no container. */
   async loadVolume(ref: ContainerRef): Promise<Volume> {
+    return (await this.loadVolumeAndConfig(ref)).volume;
+  }
+
+  private async loadVolumeAndConfig(ref: ContainerRef): Promise<{ volume: Volume; config: LxcConfig }> {
     const text = await readTextIfExists(paths.config(ref));
     if (text === undefined) throw new BerthError('NotFound', `container ${ref.name} does not exist in ${ref.lxcpath}`);
     const config = LxcConfig.parse(text);
     const value = config.get('lxc.rootfs.path') ?? config.get('lxc.rootfs');
     if (!value) throw new BerthError('FailedPrecondition', `container ${ref.name} has no lxc.rootfs.path`);
-    return { ...ref, rootfs: await this.resolveRootfs(value) };
+    return { volume: { ...ref, rootfs: await this.resolveRootfs(value) }, config };
   }
 
   /** Parses a rootfs path, detecting the type of an unprefixed one. */

@@ -3,7 +3,7 @@ import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { createBerth, Journal, type BerthInstance } from '@berth/core';
+import { createBerth, Journal, parseJournal, type BerthInstance } from '@berth/core';
 import { dirModule } from '@berth/storage-dir';
 import { FIXTURES, killGroup, spawnFixture, TempDirs, waitFor } from './helpers.js';
 
@@ -49,8 +49,9 @@ describe('journal and crash recovery', function () {
     expect(await exists(join(dir, 'partial')), 'LXC’s partial marker').to.equal(true);
     expect(await readFile(join(dir, 'rootfs', 'bin', 'hello'), 'utf8')).to.equal('hello\n');
     const journalFiles = await readdir(join(lxcpath, '.berth', 'journal'));
-    expect(journalFiles.filter((f) => f.endsWith('.json'))).to.have.length(1);
-    const entry = JSON.parse(await readFile(join(lxcpath, '.berth', 'journal', journalFiles.find((f) => f.endsWith('.json'))!), 'utf8'));
+    expect(journalFiles).to.have.length(1);
+    expect(journalFiles[0]).to.match(/\.log$/);
+    const entry = parseJournal(await readFile(join(lxcpath, '.berth', 'journal', journalFiles[0]!), 'utf8'))!;
     expect(entry).to.deep.include({ kind: 'create', name: 'c', recovery: 'rollback' });
     expect(entry.undo).to.deep.include({ do: 'removeTree', path: dir });
 
@@ -101,8 +102,8 @@ describe('journal and crash recovery', function () {
     await mkdir(journal.dir, { recursive: true });
     const id = 'crashed-destroy';
     await writeFile(
-      join(journal.dir, `${id}.json`),
-      JSON.stringify({
+      join(journal.dir, `${id}.log`),
+      `${JSON.stringify({
         id,
         kind: 'destroy',
         lxcpath,
@@ -110,9 +111,8 @@ describe('journal and crash recovery', function () {
         pid: 2 ** 22 + 1,
         startedAt: new Date().toISOString(),
         recovery: 'rollforward',
-        undo: [],
         resume: { op: 'destroy', lxcpath, name: 'x' },
-      }),
+      })}\n`,
     );
 
     const fresh = await newBerth(lxcpath);
@@ -123,14 +123,28 @@ describe('journal and crash recovery', function () {
     expect(await readdir(journal.dir)).to.deep.equal([]);
   });
 
-  it('an entry killed before its first write is dropped', async () => {
+  it('an entry killed before its header was complete, or before it was renamed into place, is dropped', async () => {
     const lxcpath = await temp.make();
     const journal = new Journal(lxcpath);
     await mkdir(journal.dir, { recursive: true });
-    await writeFile(join(journal.dir, 'torn.json'), '{"id":"torn","ki');
+    await writeFile(join(journal.dir, 'torn.log'), '{"id":"torn","ki');
+    await writeFile(join(journal.dir, 'unborn.new'), '');
     const { berth } = await newBerth(lxcpath);
     expect(await berth.recover()).to.deep.equal({ recovered: [], failed: [] });
     expect(await readdir(journal.dir)).to.deep.equal([]);
+  });
+
+  it('a step torn by the kill is ignored (its side effect never began); set lines replace the steps', () => {
+    const header = { id: 'i', kind: 'copy', lxcpath: '/l', name: 'n', pid: 1, startedAt: 'now', recovery: 'rollback' };
+    const lines = [header, { undo: { do: 'removeTree', path: '/l/n' } }, { undo: { do: 'removeFile', path: '/l/x' } }];
+    const text = lines.map((line) => `${JSON.stringify(line)}\n`).join('');
+    expect(parseJournal(text)!.undo).to.deep.equal([{ do: 'removeTree', path: '/l/n' }, { do: 'removeFile', path: '/l/x' }]);
+    expect(parseJournal(`${text}{"undo":{"do":"remov`)!.undo).to.have.length(2);
+    expect(parseJournal(`${text}${JSON.stringify({ set: [{ do: 'removeEmptyDir', path: '/l/s' }] })}\n`)!.undo).to.deep.equal([
+      { do: 'removeEmptyDir', path: '/l/s' },
+    ]);
+    expect(parseJournal('')).to.equal(undefined);
+    expect(() => parseJournal(`${text}not json\n`)).to.throw();
   });
 
   it('an entry whose undo fails is reported and kept for a later recover', async () => {
@@ -145,16 +159,16 @@ describe('journal and crash recovery', function () {
       pid: 1,
       startedAt: new Date().toISOString(),
       recovery: 'rollback',
-      undo: [{ do: 'driver', driver: 'no-such-driver', action: 'x', args: {} }],
     };
-    await writeFile(join(journal.dir, 'bad-undo.json'), JSON.stringify(entry));
+    const step = { do: 'driver', driver: 'no-such-driver', action: 'x', args: {} };
+    await writeFile(join(journal.dir, 'bad-undo.log'), `${JSON.stringify(entry)}\n${JSON.stringify({ undo: step })}\n`);
     const { berth } = await newBerth(lxcpath);
     const report = await berth.recover();
     expect(report.recovered).to.deep.equal([]);
     expect(report.failed).to.have.length(1);
     expect(report.failed[0]).to.deep.include({ id: 'bad-undo', kind: 'create', name: 'z' });
     expect(report.failed[0]!.reason).to.include('no-such-driver');
-    expect(await readdir(journal.dir)).to.include('bad-undo.json');
+    expect(await readdir(journal.dir)).to.include('bad-undo.log');
   });
 
   it('a finished operation leaves no journal entry', async () => {

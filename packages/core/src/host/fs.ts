@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm, rmdir, stat, lstat } from 'node:fs/promises';
+import { chmodSync, closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, basename, join, resolve, sep } from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import { BerthError, errnoCode } from '../errors.js';
@@ -10,6 +10,11 @@ import { mountsUnder } from './mounts.js';
 /**
  * The host filesystem changes berth makes itself (not through a command). Each one is
  * recorded instead of done in dry-run mode, so a dry run changes nothing.
+ *
+ * Changes to single small files and directories (a config, a marker, one mkdir) are
+ * made with synchronous calls: each is a syscall or two on metadata, far cheaper than
+ * the round trips of the asynchronous API through libuv's thread pool, where a batch of
+ * clones would queue them behind its snapshots. Trees and bulk data stay asynchronous.
  */
 @injectable()
 export class HostFs {
@@ -27,8 +32,8 @@ export class HostFs {
 
   async mkdir(path: string, mode = 0o755): Promise<void> {
     if (this.planned(`mkdir -m ${mode.toString(8)} ${path}`)) return;
-    await mkdir(path, { mode });
-    await chmod(path, mode); // umask must not narrow what LXC expects
+    mkdirSync(path, { mode });
+    chmodSync(path, mode); // umask must not narrow what LXC expects
   }
 
   async mkdirp(path: string, mode = 0o755): Promise<void> {
@@ -44,15 +49,16 @@ export class HostFs {
   async writeFileAtomic(path: string, data: string, mode = 0o640): Promise<void> {
     if (this.planned(`write ${path}`)) return;
     const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-    const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     try {
-      await handle.writeFile(data);
-      await handle.chmod(mode);
-    } finally {
-      await handle.close();
-    }
-    try {
-      await rename(temporary, path);
+      try {
+        const bytes = Buffer.from(data);
+        for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+        fchmodSync(fd, mode);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temporary, path);
     } catch (error) {
       await rm(temporary, { force: true });
       throw error;
@@ -66,7 +72,11 @@ export class HostFs {
 
   async removeFile(path: string): Promise<void> {
     if (this.planned(`rm -f ${path}`)) return;
-    await rm(path, { force: true });
+    try {
+      unlinkSync(path);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    }
   }
 
   async removeEmptyDir(path: string): Promise<void> {
@@ -97,7 +107,7 @@ export const HOST_FS = Symbol.for('berth.HostFs');
 
 export async function pathExists(path: string): Promise<boolean> {
   try {
-    await lstat(path);
+    lstatSync(path);
     return true;
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return false;
@@ -113,9 +123,10 @@ export async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+/** A small text file (a config, a record), or undefined when there is none. */
 export async function readTextIfExists(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;

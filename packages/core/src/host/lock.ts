@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { lock as fcntlLock, unlock as fcntlUnlock } from 'os-lock';
+import { lock as fcntlLock } from 'os-lock';
 import { BerthError, errnoCode } from '../errors.js';
 
 /**
@@ -160,8 +160,15 @@ export class LockManager {
   }
 
   private async takeOsLock(path: string, state: LockState, mode: LockMode, options: AcquireOptions): Promise<void> {
-    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-    const handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    const openLockFile = () => open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    let handle: FileHandle;
+    try {
+      handle = await openLockFile();
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+      handle = await openLockFile();
+    }
     const timeoutMs = options.timeoutMs ?? 60_000;
     const deadline = Date.now() + timeoutMs;
     let delay = POLL_MIN_MS;
@@ -193,12 +200,8 @@ export class LockManager {
     state.handle = undefined;
     state.osMode = undefined;
     state.osLocking = undefined;
-    if (!handle) return;
-    try {
-      await fcntlUnlock(handle.fd);
-    } finally {
-      await handle.close();
-    }
+    // Closing the only descriptor this process has on the file drops the lock with it.
+    if (handle) await handle.close();
   }
 
   /** Tries the lock once without waiting: true if nobody (in any process) holds it. */

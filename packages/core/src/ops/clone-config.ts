@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LxcConfig } from '../lxc/config.js';
 import type { ContainerRef } from '../lxc/layout.js';
@@ -46,34 +45,40 @@ export function cloneConfig(
 
 /**
  * Rewrites `<rootfs>/etc/hostname` to the new name when it held the old one, without
- * following a symlink out of the rootfs (a container controls its own files).
+ * following a symlink out of the rootfs (a container controls its own files). A file
+ * that is not a regular one, or too big to be a hostname, is left alone. Synchronous:
+ * a few syscalls on one small file.
  */
 export async function updateHostnameFile(rootfs: string, oldName: string, newName: string): Promise<void> {
   const etc = join(rootfs, 'etc');
   try {
-    const info = await lstat(etc);
-    if (!info.isDirectory()) return;
+    if (!lstatSync(etc).isDirectory()) return;
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return;
     throw error;
   }
-  let handle;
+  let fd: number;
   try {
-    handle = await open(join(etc, 'hostname'), constants.O_RDWR | constants.O_NOFOLLOW);
+    fd = openSync(join(etc, 'hostname'), constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     if (['ENOENT', 'ELOOP', 'EISDIR', 'ENXIO'].includes(errnoCode(error) ?? '')) return;
     throw error;
   }
   try {
-    if (!(await handle.stat()).isFile()) return;
-    const current = (await handle.readFile('utf8')).trim();
-    if (current !== oldName) return;
-    await handle.truncate(0);
-    await handle.write(`${newName}\n`, 0);
+    const info = fstatSync(fd);
+    if (!info.isFile() || info.size > HOSTNAME_FILE_MAX) return;
+    const buffer = Buffer.alloc(info.size);
+    const length = readSync(fd, buffer, 0, info.size, 0);
+    if (buffer.toString('utf8', 0, length).trim() !== oldName) return;
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${newName}\n`, 0);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
+
+/** A hostname is at most 64 bytes; anything much bigger in /etc/hostname is not one. */
+const HOSTNAME_FILE_MAX = 4096;
 
 export function newContainerConfig(defaults: string | undefined, rootfs: string, name: string, header?: string): LxcConfig {
   const text = `${header ?? ''}${defaults ?? ''}`;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, rename, type FileHandle } from 'node:fs/promises';
+import { constants, writeSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lock as fcntlLock } from 'os-lock';
 import { errnoCode } from '../errors.js';
@@ -48,14 +48,25 @@ export interface JournalEntry {
 }
 
 /**
- * The journal of operations in progress: `<lxcpath>/.berth/journal/<id>.json`, one file
- * per operation, each held under an fcntl lock by its process while it runs. A journal
- * file whose lock is free belongs to a process that died mid-operation.
+ * The journal of operations in progress: `<lxcpath>/.berth/journal/<id>.log`, one file
+ * per operation, held under an fcntl lock by its process while it runs. A journal file
+ * whose lock is free belongs to a process that died mid-operation.
+ *
+ * Each file is an append-only log of JSON lines: the entry's header, then one line per
+ * change to its undo steps (`{"undo": step}` adds one, `{"set": [...]}` replaces them
+ * all). Recording a step is one `write` on a file already open, issued before the side
+ * effect it undoes starts. A process killed mid-write leaves a last line without its
+ * newline: that step's side effect never began, so the torn line is ignored. A file is
+ * born as `<id>.new`, and renamed to `<id>.log` only once it is locked and holds its
+ * header, so that recovery never sees a live entry it could take for a dead one.
  */
 /** Entries of this process's live operations: fcntl locks do not exclude their own process. */
 const liveEntryPaths = new Set<string>();
 
 export class Journal {
+  /** Made once per instance; a journal directory removed meanwhile is made again. */
+  private made: Promise<void> | undefined;
+
   constructor(readonly lxcpath: string) {}
 
   get dir(): string {
@@ -63,38 +74,56 @@ export class Journal {
   }
 
   async begin(entry: Omit<JournalEntry, 'id' | 'pid' | 'startedAt' | 'undo'>): Promise<JournalRecord> {
+    const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    const path = join(this.dir, `${id}.log`);
+    const newborn = join(this.dir, `${id}.new`);
+    const create = () => open(newborn, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o600);
+    await (this.made ??= this.makeDir());
+    let handle: FileHandle;
+    try {
+      handle = await create();
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+      await (this.made = this.makeDir());
+      handle = await create();
+    }
+    try {
+      await fcntlLock(handle.fd, { exclusive: true, immediate: true });
+      const header: JournalHeader = { ...entry, id, pid: process.pid, startedAt: new Date().toISOString() };
+      appendLine(handle, header);
+      await rename(newborn, path);
+    } catch (error) {
+      await rm(newborn, { force: true });
+      await handle.close();
+      throw error;
+    }
+    liveEntryPaths.add(path);
+    return new JournalRecord(path, handle, id);
+  }
+
+  private async makeDir(): Promise<void> {
     await mkdir(this.lxcpath, { recursive: true, mode: 0o755 });
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-    const path = join(this.dir, `${id}.json`);
-    // The lock lives on its own file: the entry itself is replaced by renames, and a
-    // lock on a replaced inode would no longer guard the path.
-    const handle = await open(`${path}.lock`, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-    await fcntlLock(handle.fd, { exclusive: true, immediate: true });
-    liveEntryPaths.add(path);
-    const record = new JournalRecord(path, handle, { ...entry, id, pid: process.pid, startedAt: new Date().toISOString(), undo: [] });
-    await record.flush();
-    return record;
   }
 
   /** Journal entries whose process is gone: each is locked for the caller to recover. */
   async orphans(): Promise<OrphanedEntry[]> {
     let files: string[];
     try {
-      files = (await readdir(this.dir)).filter((f) => f.endsWith('.json'));
+      files = await readdir(this.dir);
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return [];
       throw error;
     }
     const found: OrphanedEntry[] = [];
-    for (const file of files.sort()) {
+    for (const file of files.filter((f) => f.endsWith('.log') || f.endsWith('.new')).sort()) {
       const path = join(this.dir, file);
       if (liveEntryPaths.has(path)) continue;
       let handle: FileHandle;
       try {
-        handle = await open(`${path}.lock`, constants.O_RDWR | constants.O_CREAT, 0o600);
+        handle = await open(path, constants.O_RDWR);
       } catch (error) {
-        if (errnoCode(error) === 'ENOENT') continue; // finished meanwhile
+        if (errnoCode(error) === 'ENOENT') continue; // finished (or born) meanwhile
         throw error;
       }
       try {
@@ -105,14 +134,17 @@ export class Journal {
       }
       const remove = async () => {
         await rm(path, { force: true });
-        await rm(`${path}.lock`, { force: true });
         await handle.close();
       };
-      let entry: JournalEntry;
+      // A `.new` file whose lock is free died before it was an entry: nothing was done.
+      let entry: JournalEntry | undefined;
       try {
-        entry = JSON.parse(await readFile(path, 'utf8')) as JournalEntry;
+        entry = file.endsWith('.log') ? parseJournal(await handle.readFile('utf8')) : undefined;
       } catch {
-        // Gone meanwhile, or killed before its first write: nothing was done yet.
+        await handle.close(); // not a journal berth wrote: left alone, for a person to look at
+        continue;
+      }
+      if (entry === undefined) {
         await remove();
         continue;
       }
@@ -120,6 +152,41 @@ export class Journal {
     }
     return found;
   }
+}
+
+type JournalHeader = Omit<JournalEntry, 'undo'>;
+
+/** One line of a journal file after its header. */
+type JournalChange = { readonly undo: UndoStep } | { readonly set: UndoStep[] };
+
+/**
+ * The entry a journal file records, or undefined when it holds no complete header (the
+ * process died before it wrote one). A last line without its newline is a torn write
+ * and is left out; a complete line that is not JSON is an error.
+ */
+export function parseJournal(text: string): JournalEntry | undefined {
+  const lines = text.split('\n');
+  lines.pop(); // after the last newline: empty, or a torn line
+  if (lines.length === 0) return undefined;
+  const header = JSON.parse(lines[0]!) as JournalHeader;
+  let undo: UndoStep[] = [];
+  for (const line of lines.slice(1)) {
+    const change = JSON.parse(line) as JournalChange;
+    if ('undo' in change) undo.push(change.undo);
+    else undo = [...change.set];
+  }
+  return { ...header, undo };
+}
+
+function appendLine(handle: FileHandle, value: JournalHeader | JournalChange): void {
+  // Synchronous on purpose: a line is a few hundred bytes, it must be in the file before
+  // the side effect it guards starts, and one write costs far less than a round trip
+  // through the thread pool, where a batch of clones queues it behind their snapshots.
+  // No fsync: the journal guards against the process dying (SIGKILL, a crash), and the
+  // page cache survives that; an fsync per step cost more than a whole btrfs clone.
+  const data = Buffer.from(`${JSON.stringify(value)}\n`);
+  let written = 0;
+  while (written < data.length) written += writeSync(handle.fd, data, written);
 }
 
 export interface OrphanedEntry {
@@ -136,36 +203,15 @@ export class JournalRecord {
   constructor(
     private readonly path: string,
     private readonly handle: FileHandle,
-    private entry: JournalEntry,
+    readonly id: string,
   ) {}
 
-  get id(): string {
-    return this.entry.id;
-  }
-
   async addUndo(step: UndoStep): Promise<void> {
-    this.entry = { ...this.entry, undo: [...this.entry.undo, step] };
-    await this.flush();
+    appendLine(this.handle, { undo: step });
   }
 
   async setUndo(steps: readonly UndoStep[]): Promise<void> {
-    this.entry = { ...this.entry, undo: [...steps] };
-    await this.flush();
-  }
-
-  /** Rewrites the entry through a rename, so a crash never leaves half a record. */
-  async flush(): Promise<void> {
-    const temporary = `${this.path}.tmp`;
-    const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-    try {
-      // No fsync: the journal guards against the process dying (SIGKILL, a crash), and
-      // the page cache survives that; the rename alone makes each update atomic. An fsync
-      // per step cost more than the rest of a clone on btrfs.
-      await handle.writeFile(JSON.stringify(this.entry));
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, this.path);
+    appendLine(this.handle, { set: [...steps] });
   }
 
   /** Leaves the entry for `berth recover` (its undo failed) and lets go of its lock. */
@@ -181,8 +227,9 @@ export class JournalRecord {
     if (this.closed) return;
     this.closed = true;
     liveEntryPaths.delete(this.path);
-    await rm(this.path, { force: true });
-    await rm(`${this.path}.lock`, { force: true });
+    await unlink(this.path).catch((error: unknown) => {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    });
     await this.handle.close();
   }
 }
