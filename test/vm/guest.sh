@@ -3,7 +3,9 @@
 # (read-only) with tmpfs on /run and /tmp and the results share at /tmp/results:
 # loads the device-mapper modules, makes the volume group `lxc` with the thin pool `lxc`
 # on a loop device, runs mocha on the LVM tests and leaves its output and exit status in
-# the results share. Its arguments are mocha's (default: packages/storage-lvm/test).
+# the results share. Its arguments are mocha's (default: packages/storage-lvm/test), or
+# --bench and bench/lvm-clone.ts's: the bench runs instead, its output in bench.log and
+# its JSON in bench/ of the results share.
 set -uo pipefail
 results=/tmp/results
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -46,6 +48,15 @@ chmod 1777 /tmp/work
 export TMPDIR=/tmp/work
 
 cd "$repo" || exit
+if [ "${1:-}" = --bench ]; then
+  shift
+  mkdir -p "$results/bench"
+  step "bench/lvm-clone.ts $*"
+  node --import tsx --conditions=berth-source bench/lvm-clone.ts --out-dir "$results/bench" "$@" >"$results/bench.log" 2>&1
+  status=$?
+  step "bench exited $status"
+  exit
+fi
 [ $# -gt 0 ] || set -- packages/storage-lvm/test/*.test.ts
 step "mocha $*"
 ./node_modules/.bin/mocha "$@" >"$results/mocha.log" 2>&1

@@ -9,10 +9,15 @@
 # packages/storage-lvm/test. Its output comes back through a writable 9p share.
 #
 #   test/vm/run-lvm-tests.sh [mocha arguments]
+#   test/vm/run-lvm-tests.sh --bench [--no-build] [bench/lvm-clone.ts options]
 #
 # Prints mocha's output and ends with "N passed, N failed, N skipped"; exits non-zero
-# when a test failed or the run did not finish. BERTH_VM_TIMEOUT (seconds, default 900)
+# when a test failed or the run did not finish. BERTH_VM_TIMEOUT (seconds, default 1500)
 # bounds the VM; qemu never outlives this script.
+#
+# With --bench the guest runs bench/lvm-clone.ts instead of mocha (same VG and pool):
+# the CLI is built on the host first (`pnpm run build`, unless --no-build: the guest's
+# root is read-only), the bench's output is printed and its JSON copied to bench/results/.
 set -euo pipefail
 
 # shellcheck source=scripts/setup.sh
@@ -23,10 +28,29 @@ cd "$BERTH_ROOT"
 VM_PACKAGES=(qemu-system-x86 linux-image-amd64 busybox-static lvm2 thin-provisioning-tools cpio)
 # The module load order of the 9p root (each after what it needs).
 NINEP_MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p)
-timeout_s=${BERTH_VM_TIMEOUT:-900}
+timeout_s=${BERTH_VM_TIMEOUT:-1500}
+
+bench=0
+build=1
+if [ "${1:-}" = --bench ]; then
+  bench=1
+  shift
+  bench_args=()
+  for arg in "$@"; do
+    if [ "$arg" = --no-build ]; then build=0; else bench_args+=("$arg"); fi
+  done
+  # The guest tells the bench run from a mocha run by this first argument.
+  set -- --bench ${bench_args[@]+"${bench_args[@]}"}
+  # What the bench runs besides the tests' tools: lxc-create/lxc-copy, rsync (lxc-copy's copy).
+  VM_PACKAGES+=(lxc rsync)
+fi
 
 berth_apt_install "${VM_PACKAGES[@]}"
 [ -x node_modules/.bin/mocha ] || berth_die "no node_modules here: run scripts/test.sh (or pnpm install) first"
+if [ "$bench" -eq 1 ] && [ "$build" -eq 1 ]; then
+  berth_log "building the CLI for the bench (pnpm run build)"
+  berth_quiet pnpm run build || berth_die "the build failed (--no-build measures the CLI as it is built now)"
+fi
 
 # The installed Debian kernel whose modules are there (not the running kernel).
 kver=
@@ -104,7 +128,9 @@ chmod +x "$initramfs/init"
 mkdir -p "$work/results"
 
 # ---------------------------------------------------------------- boot
-berth_log "booting Debian's kernel $kver in qemu (TCG) to run the LVM tests (timeout ${timeout_s}s)"
+what="the LVM tests"
+[ "$bench" -eq 0 ] || what="bench/lvm-clone.ts"
+berth_log "booting Debian's kernel $kver in qemu (TCG) to run $what (timeout ${timeout_s}s)"
 started=$(date +%s)
 qemu-system-x86_64 \
   -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
@@ -129,6 +155,26 @@ qemu_pid=
 elapsed=$(( $(date +%s) - started ))
 
 # ---------------------------------------------------------------- report
+if [ "$bench" -eq 1 ]; then
+  if [ -f "$work/results/bench.log" ]; then cat "$work/results/bench.log"; fi
+  status=$(cat "$work/results/status" 2>/dev/null || echo none)
+  copied=
+  for json in "$work"/results/bench/*.json; do
+    [ -f "$json" ] || continue
+    mkdir -p bench/results
+    cp "$json" bench/results/
+    copied="$copied bench/results/$(basename "$json")"
+  done
+  if [ "$timed_out" -eq 1 ] || [ "$status" != 0 ]; then
+    echo "--- VM console" && tail -n 40 "$work/console.log" || true
+    echo "--- guest log" && cat "$work/results/guest.log" 2>/dev/null || true
+    if [ "$timed_out" -eq 1 ]; then echo "bench: the VM did not finish within ${timeout_s}s and was stopped"
+    else echo "bench: the VM ended after ${elapsed}s, guest status $status"; fi
+    exit 1
+  fi
+  echo "bench: the VM ran for ${elapsed}s (kernel $kver); JSON:${copied:- none}"
+  exit 0
+fi
 if [ -f "$work/results/mocha.log" ]; then cat "$work/results/mocha.log"; fi
 status=$(cat "$work/results/status" 2>/dev/null || echo none)
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$work/results/mocha.log" 2>/dev/null | tail -n 1 || true)

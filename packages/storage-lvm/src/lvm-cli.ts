@@ -156,6 +156,25 @@ export async function ext4SizeBytes(runner: CommandRunner, device: string): Prom
   return bytes;
 }
 
+/** `xfs_info TARGET`: the bytes an xfs filesystem spans (data section); xfs_info reads them live from the mount where the device is mounted, else from the superblock. */
+export async function xfsSizeBytes(runner: CommandRunner, target: string): Promise<number> {
+  const result = await runner.run(['xfs_info', target], { readOnly: true });
+  const match = /^data\s+=\s+bsize=(\d+)\s+blocks=(\d+)/m.exec(result.stdout);
+  if (!match) throw new BerthError('CommandFailed', `cannot read the size of the filesystem on ${target} from xfs_info`);
+  return Number(match[1]) * Number(match[2]);
+}
+
+/**
+ * `btrfs filesystem show --raw TARGET`: the size btrfs records for the device of a
+ * single-device filesystem (live where it is mounted, else from the superblock).
+ */
+export async function btrfsSizeBytes(runner: CommandRunner, target: string): Promise<number> {
+  const result = await runner.run(['btrfs', 'filesystem', 'show', '--raw', target], { readOnly: true });
+  const sizes = [...result.stdout.matchAll(/^\s*devid\s+\d+\s+size\s+(\d+)\s/gm)].map((m) => Number(m[1]));
+  if (sizes.length !== 1) throw new BerthError('CommandFailed', `cannot read the size of the filesystem on ${target} from btrfs filesystem show (${sizes.length} devices)`);
+  return sizes[0]!;
+}
+
 function lastLine(text: string): string {
   return text.split('\n').map((l) => l.trim()).filter(Boolean).slice(-1)[0] ?? '';
 }

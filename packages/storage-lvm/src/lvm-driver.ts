@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { realpath, statfs } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { inject, injectable } from 'tsyringe';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   BERTH_SETTINGS,
   BerthError,
@@ -49,6 +49,8 @@ const DEFAULT_THINPOOL_THRESHOLD = 90;
 const SECTOR = 512;
 /** What LVM accepts in VG and LV names. */
 const LVM_NAME = /^[A-Za-z0-9+_.-]+$/;
+/** btrfs resizes a device only to 256 MiB or more (the kernel's BTRFS_IOC_RESIZE says EINVAL below). */
+const BTRFS_MINIMUM_RESIZE = 256 * 1024 * 1024;
 /** LVM keeps these for its own hidden sub-LVs: no LV name may contain them. */
 const RESERVED_PARTS = ['_cdata', '_cmeta', '_corig', '_cpool', '_cvol', '_iorig', '_mimage', '_mlog', '_pmspare', '_rimage', '_rmeta', '_tdata', '_tmeta', '_vdata', '_vorigin', '_wcorig'];
 /** LVM's limit on a VG or LV name (NAME_LEN 128 with its NUL). */
@@ -484,7 +486,8 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
   /**
    * lvextend, then the filesystem: ext2/3/4 online where mounted here, else offline
    * (`e2fsck -f`, `resize2fs`); xfs and btrfs grow only mounted, at a scratch mountpoint
-   * when nobody mounts them. The undo shrinks the LV back only while its filesystem still
+   * when nobody mounts them (btrfs not below 256 MiB, which the kernel refuses: checked
+   * before the LV changes). The undo shrinks the LV back only while its filesystem still
    * fits in the old size.
    */
   private async grow(volume: Volume, bytes: number, ctx: OperationContext): Promise<void> {
@@ -492,8 +495,14 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
     const device = devicePath(ref);
     const { fstype, sizeBytes } = await this.inspect(volume);
     const ext = fstype.startsWith('ext');
-    const tools = fstype === 'xfs' ? ['xfs_growfs'] : fstype === 'btrfs' ? ['btrfs'] : ext ? ['resize2fs', 'e2fsck'] : undefined;
+    const tools = fstype === 'xfs' ? ['xfs_growfs', 'xfs_info'] : fstype === 'btrfs' ? ['btrfs'] : ext ? ['resize2fs', 'e2fsck'] : undefined;
     if (!tools) throw new BerthError('NotSupported', `cannot grow a ${fstype} filesystem`);
+    if (fstype === 'btrfs' && bytes < BTRFS_MINIMUM_RESIZE) {
+      throw new BerthError(
+        'FailedPrecondition',
+        `cannot grow the btrfs of ${volume.name} to ${formatBytes(bytes)}: btrfs resizes its device only to ${formatBytes(BTRFS_MINIMUM_RESIZE)} or more (give at least 256M)`,
+      );
+    }
     await this.requireTools(tools, `growing a ${fstype} LV`);
     await ctx.onUndo(this.step('restoreSize', { ...ref, bytes: sizeBytes }));
     await this.lvm(`cannot extend ${ref.vg}/${ref.lv}`, () => lvm.extend(this.runner, ref.vg, ref.lv, bytes));
@@ -524,14 +533,21 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
     else await lvm.resize2fs(this.runner, device);
   }
 
-  /** Undo of a grow: shrinks the LV back while its (ext) filesystem has not grown past the old size; otherwise it stays grown. */
+  /**
+   * Undo of a grow: shrinks the LV back while its filesystem has not grown past the old
+   * size (ext: dumpe2fs; xfs: xfs_info; btrfs: its device size); otherwise, or when the
+   * size cannot be read, it stays grown.
+   */
   private async restoreSize(ref: LvRef, bytes: number): Promise<void> {
     if (this.runner.dryRun) return;
     const info = await lvm.lvInfo(this.runner, ref.vg, ref.lv);
     if (!info || info.sizeBytes <= bytes) return;
     const device = devicePath(ref);
-    if (!(await lvm.probeTag(this.runner, device, 'TYPE')).startsWith('ext')) return;
-    if ((await lvm.ext4SizeBytes(this.runner, device)) <= bytes) await lvm.reduce(this.runner, ref.vg, ref.lv, bytes);
+    const fstype = await lvm.probeTag(this.runner, device, 'TYPE');
+    const read = fstype.startsWith('ext') ? lvm.ext4SizeBytes : fstype === 'xfs' ? lvm.xfsSizeBytes : fstype === 'btrfs' ? lvm.btrfsSizeBytes : undefined;
+    if (!read) return;
+    const filesystemBytes = await read(this.runner, device).catch(() => undefined);
+    if (filesystemBytes !== undefined && filesystemBytes <= bytes) await lvm.reduce(this.runner, ref.vg, ref.lv, bytes);
   }
 
   /** Where the LV is mounted in this mount namespace (matched by the device node, whatever path mounted it). */

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { BerthError, ExecaRunner, LXC_DEFAULTS, createBerth, describeError, type Berth, type StorageOptions } from '@berth/core';
@@ -249,6 +249,125 @@ describe('storage-lvm', function () {
       expect((await lvmCli.lvInfo(runner, VG, 'c1'))?.sizeBytes).to.equal(96 * MiB);
       expect(await lvmCli.ext4SizeBytes(runner, `/dev/${VG}/c1`)).to.equal(96 * MiB);
       await expectCode(berth.setQuota('c1', 32 * MiB), 'FailedPrecondition');
+    });
+
+    /** Mountpoints (this mount namespace) of the LV's block device, matched by device number. */
+    const mountsOfLv = async (lv: string): Promise<string[]> => {
+      const device = (await stat(`/dev/${VG}/${lv}`)).rdev;
+      const found: string[] = [];
+      for (const line of (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
+        const fields = line.split(' ');
+        const dash = fields.indexOf('-');
+        if (dash < 0) continue;
+        const source = fields[dash + 2] ?? '';
+        if (!source.startsWith('/dev/')) continue;
+        const rdev = await stat(source).then((s) => s.rdev, () => undefined);
+        if (rdev === device) found.push(fields[4]!.replace(/\\040/g, ' '));
+      }
+      return found;
+    };
+    /** The size of the filesystem itself, from its own tool: xfs_info's data section (device or mountpoint). */
+    const xfsDataBytes = async (target: string) => {
+      const { stdout } = await runner.run(['xfs_info', target], { readOnly: true });
+      const match = /^data\s+=\s+bsize=(\d+)\s+blocks=(\d+)/m.exec(stdout);
+      if (!match) throw new Error(`cannot read xfs_info ${target}:\n${stdout}`);
+      return Number(match[1]) * Number(match[2]);
+    };
+    /** `btrfs filesystem show --raw`: the size btrfs records for its (single) device. */
+    const btrfsDeviceBytes = async (target: string) => {
+      const { stdout } = await runner.run(['btrfs', 'filesystem', 'show', '--raw', target], { readOnly: true });
+      const sizes = [...stdout.matchAll(/^\s*devid\s+\d+\s+size\s+(\d+)\s/gm)].map((m) => Number(m[1]));
+      if (sizes.length !== 1) throw new Error(`expected one device in btrfs filesystem show ${target}:\n${stdout}`);
+      return sizes[0]!;
+    };
+    const statfsBytes = async (path: string) => {
+      const s = await statfs(path);
+      return s.blocks * s.bsize;
+    };
+    /** The driver's scratch mountpoints, left empty or gone after a grow. */
+    const scratchLeft = async () => (await readdir(join(lxcpath, '.berth', 'mnt')).catch(() => [] as string[]));
+
+    // Sizes in MiB: made, grown unmounted, grown mounted. btrfs resizes only to 256 MiB or more.
+    const growSizes = { xfs: [80, 128, 192], btrfs: [80, 256, 320] } as const;
+    for (const fstype of ['xfs', 'btrfs'] as const) {
+      it(`grows a ${fstype} LV and its filesystem with setQuota, unmounted (scratch mount) and mounted (online)`, async () => {
+        const fsBytes = fstype === 'xfs' ? xfsDataBytes : btrfsDeviceBytes;
+        const [made, offline, online] = growSizes[fstype];
+        // xfs: below mkfs.xfs's 300 MiB minimum (the driver's mkfs lifts it); btrfs: mixed block groups.
+        await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: `${made}M`, fstype } });
+        const device = `/dev/${VG}/c1`;
+        expect(await blkid('c1', 'TYPE')).to.equal(fstype);
+        expect(await fsBytes(device)).to.equal(made * MiB);
+
+        // Unmounted: the driver mounts it at a scratch mountpoint to grow it, then unmounts it.
+        await berth.setQuota('c1', offline * MiB);
+        expect((await lvmCli.lvInfo(runner, VG, 'c1'))?.sizeBytes).to.equal(offline * MiB);
+        expect(await fsBytes(device), 'the filesystem grew with the LV').to.equal(offline * MiB);
+        expect(await mountsOfLv('c1'), 'no scratch mount is left').to.deep.equal([]);
+        expect(await scratchLeft(), 'no scratch mountpoint is left').to.deep.equal([]);
+
+        // Mounted: grown online where it is mounted, with no second mount.
+        const at = await mountpoint('c1');
+        await berth.mount('c1', at);
+        try {
+          await writeFile(join(at, 'kept'), 'still here\n');
+          const before = await statfsBytes(at);
+          // A runner that never fails, to see the commands: lvextend and the grow, no mount.
+          const watched = new FailingRunner(new ExecaRunner(), 0);
+          await (await makeBerth(lxcpath, watched)).setQuota('c1', online * MiB);
+          expect(watched.seen.map((c) => c.split(' ')[0]), watched.seen.join('; ')).to.deep.equal(['lvextend', fstype === 'xfs' ? 'xfs_growfs' : 'btrfs']);
+          expect((await lvmCli.lvInfo(runner, VG, 'c1'))?.sizeBytes).to.equal(online * MiB);
+          expect(await fsBytes(at), 'the mounted filesystem grew').to.equal(online * MiB);
+          expect(await statfsBytes(at), 'statfs of the mount sees the new size').to.be.above(before + ((online - offline) / 2) * MiB);
+          expect(await mountsOfLv('c1'), 'grown where it is mounted, no scratch mount').to.deep.equal([at]);
+          expect(await readFile(join(at, 'kept'), 'utf8')).to.equal('still here\n');
+        } finally {
+          await berth.unmount('c1', at);
+        }
+        expect(await scratchLeft()).to.deep.equal([]);
+        await expectCode(berth.setQuota('c1', offline * MiB), 'FailedPrecondition');
+        expect((await lvmCli.lvInfo(runner, VG, 'c1'))?.sizeBytes).to.equal(online * MiB);
+        // It still mounts and holds its file after the grows.
+        await berth.mount('c1', at);
+        try {
+          expect(await readFile(join(at, 'kept'), 'utf8')).to.equal('still here\n');
+        } finally {
+          await berth.unmount('c1', at);
+        }
+      });
+
+      it(`a failed ${fstype} grow leaves the LV at its old size`, async () => {
+        const fsBytes = fstype === 'xfs' ? xfsDataBytes : btrfsDeviceBytes;
+        const [made, grown] = growSizes[fstype];
+        await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: `${made}M`, fstype } });
+        // Mutating commands of an unmounted grow: lvextend, mount, the filesystem's grow, umount.
+        const failing = new FailingRunner(new ExecaRunner(), 3);
+        const injected = await makeBerth(lxcpath, failing);
+        await expectCode(injected.setQuota('c1', grown * MiB), 'CommandFailed');
+        expect(failing.seen[2], 'the injected failure hit the filesystem grow').to.match(fstype === 'xfs' ? /^xfs_growfs / : /^btrfs filesystem resize /);
+        expect((await lvmCli.lvInfo(runner, VG, 'c1'))?.sizeBytes, 'the undo shrank the LV back').to.equal(made * MiB);
+        expect(await fsBytes(`/dev/${VG}/c1`)).to.equal(made * MiB);
+        expect(await mountsOfLv('c1')).to.deep.equal([]);
+        expect(await scratchLeft()).to.deep.equal([]);
+      });
+    }
+
+    it('refuses to grow a btrfs LV below 256 MiB (the kernel cannot resize btrfs there), before changing the LV', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: '80M', fstype: 'btrfs' } });
+      const error = await expectCode(berth.setQuota('c1', 128 * MiB), 'FailedPrecondition');
+      expect(error.message).to.match(/256 MiB/);
+      expect((await lvmCli.lvInfo(runner, VG, 'c1'))?.sizeBytes).to.equal(80 * MiB);
+      expect(await btrfsDeviceBytes(`/dev/${VG}/c1`)).to.equal(80 * MiB);
+    });
+
+    it('a snapshot clone of a btrfs LV grown with --size gets a new UUID and its grown filesystem', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: '80M', fstype: 'btrfs' } });
+      await copyOne('c1', 'c2', true, { size: '256M' });
+      expect(await blkid('c2', 'UUID')).to.not.equal(await blkid('c1', 'UUID'));
+      expect((await lvmCli.lvInfo(runner, VG, 'c2'))?.sizeBytes).to.equal(256 * MiB);
+      expect(await btrfsDeviceBytes(`/dev/${VG}/c2`)).to.equal(256 * MiB);
+      expect(await btrfsDeviceBytes(`/dev/${VG}/c1`)).to.equal(80 * MiB);
+      expect(await mountsOfLv('c2')).to.deep.equal([]);
     });
 
     it('renames the LV with the container, and detects an unprefixed /dev/<vg>/<lv> rootfs', async () => {

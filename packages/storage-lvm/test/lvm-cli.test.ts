@@ -83,6 +83,39 @@ describe('lvm-cli', () => {
     runner.assertDone();
   });
 
+  it('reads the size of an xfs (xfs_info) and a btrfs (btrfs filesystem show --raw) filesystem', async () => {
+    const xfsInfo = [
+      'meta-data=/dev/lxc/c1            isize=512    agcount=4, agsize=5120 blks',
+      '         =                       sectsz=512   attr=2, projid32bit=1',
+      'data     =                       bsize=4096   blocks=20480, imaxpct=25',
+      '         =                       sunit=0      swidth=0 blks',
+      'naming   =version 2              bsize=4096   ascii-ci=0, ftype=1',
+      'log      =internal log           bsize=4096   blocks=1368, version=2',
+      'realtime =none                   extsz=4096   blocks=0, rtextents=0',
+    ].join('\n');
+    const btrfsShow = (devices: string) => `Label: none  uuid: 6b1c2f6e-0d1e-4a8e-9a43-3f0b5c1d2e4f\n\tTotal devices 1 FS bytes used 147456\n${devices}\n`;
+    const runner = new ScriptedRunner([
+      { argv: ['xfs_info', '/dev/lxc/c1'], stdout: xfsInfo },
+      { argv: ['xfs_info', '/dev/lxc/c2'], stdout: 'not xfs\n' },
+      { argv: ['btrfs', 'filesystem', 'show', '--raw', '/dev/lxc/c3'], stdout: btrfsShow('\tdevid    1 size 268435456 used 20971520 path /dev/mapper/lxc-c3') },
+      {
+        argv: ['btrfs', 'filesystem', 'show', '--raw', '/dev/lxc/c4'],
+        stdout: btrfsShow('\tdevid    1 size 268435456 used 0 path /dev/loop1\n\tdevid    2 size 268435456 used 0 path /dev/loop2'),
+      },
+    ]);
+    expect(await lvmCli.xfsSizeBytes(runner, '/dev/lxc/c1')).to.equal(20480 * 4096);
+    await lvmCli.xfsSizeBytes(runner, '/dev/lxc/c2').then(
+      () => expect.fail('no size in that output'),
+      (error: unknown) => expect(BerthError.is(error) && error.code).to.equal('CommandFailed'),
+    );
+    expect(await lvmCli.btrfsSizeBytes(runner, '/dev/lxc/c3')).to.equal(268435456);
+    await lvmCli.btrfsSizeBytes(runner, '/dev/lxc/c4').then(
+      () => expect.fail('two devices: no single size'),
+      (error: unknown) => expect(BerthError.is(error) && error.code).to.equal('CommandFailed'),
+    );
+    runner.assertDone();
+  });
+
   it('knows the LV names LVM refuses, and the /dev/<vg>/<lv> paths it owns', () => {
     expect(lvNameProblem('web-1.example_a+b')).to.equal(undefined);
     expect(lvNameProblem('café')).to.match(/letters, digits/);
