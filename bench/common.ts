@@ -1,5 +1,6 @@
 /** Shared helpers of the berth benchmarks: commands, loop-mounted host filesystems, containers, cleanup. */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -263,6 +264,8 @@ export interface BerthLibOptions {
   system?: Record<string, unknown>;
   /** createBerth's copyConcurrency (berth's default: 16). */
   copyConcurrency?: number;
+  /** How the btrfs driver makes subvolumes: 'auto' (ioctls when built, the default) or 'btrfs-progs'. */
+  btrfsSubvolumes?: 'auto' | 'btrfs-progs';
 }
 
 export async function makeBerthLib(lxcpath: string, options: BerthLibOptions = {}): Promise<BerthLib> {
@@ -271,7 +274,10 @@ export async function makeBerthLib(lxcpath: string, options: BerthLibOptions = {
   const { overlayModule } = await importFrom(fromCli, '@berth/storage-overlay');
   const modules = [dirModule, overlayModule];
   if (options.zfs) modules.unshift((await importFrom(fromCli, '@berth/storage-zfs')).zfsModule);
-  if (options.btrfs) modules.unshift((await importFrom(fromCli, '@berth/storage-btrfs')).btrfsModule);
+  if (options.btrfs) {
+    const { createBtrfsModule } = await importFrom(fromCli, '@berth/storage-btrfs');
+    modules.unshift(createBtrfsModule({ subvolumes: options.btrfsSubvolumes ?? 'auto' }));
+  }
   const commands: CommandTiming[] = [];
   const real = new core.ExecaRunner();
   // Same runner berth uses by default, wrapped to time each external command.
@@ -293,6 +299,22 @@ export async function makeBerthLib(lxcpath: string, options: BerthLibOptions = {
     ...(options.copyConcurrency !== undefined ? { copyConcurrency: options.copyConcurrency } : {}),
   });
   return { berth: instance.berth, commands, instance };
+}
+
+/**
+ * The berth binary raises libuv's thread pool to 16 threads (a clone batch keeps that
+ * many snapshots in flight); a bench timing the library in its own process needs the
+ * same, and libuv reads it only at start: re-runs this process with it set. Returns
+ * true in the parent, which should then do nothing more.
+ */
+export function rerunWithThreadPool(): boolean {
+  if (process.env.UV_THREADPOOL_SIZE) return false;
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: '16' },
+    stdio: 'inherit',
+  });
+  process.exitCode = child.status ?? 1;
+  return true;
 }
 
 export async function berthLibCopy(lib: BerthLib, source: string, targets: string[], snapshot: boolean): Promise<void> {
@@ -438,4 +460,13 @@ export async function runBench(main: () => Promise<void>): Promise<void> {
     console.error(error);
     process.exitCode = 1;
   }
+}
+
+/** A plain-text table: the first row is the header, the first column left-aligned, the rest right-aligned. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r, ri) => {
+    const line = r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    return ri === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+  }).join('\n');
 }

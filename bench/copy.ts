@@ -43,6 +43,7 @@ import {
   type HostFsSetup,
   type TreeStats,
   runBench,
+  table,
 } from './common.js';
 
 
@@ -467,14 +468,6 @@ interface Report {
   totalSeconds: number;
   cliStartup?: { nodeBaseline: number; cliHelp: number; nodeCold: number; cliHelpCold: number };
   results: FsResult[];
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r, ri) => {
-    const line = r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-    return ri === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
 }
 
 function seriesRows(list: Series[]): string[][] {

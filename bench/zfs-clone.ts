@@ -49,6 +49,7 @@ import {
   zfsRetry,
   type BerthLib,
   runBench,
+  table,
 } from './common.js';
 
 // ------------------------------------------------------------------ arguments
@@ -593,14 +594,6 @@ function readdirCount(dir: string): number {
 }
 
 // ------------------------------------------------------------------ output
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r, ri) => {
-    const line = r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-    return ri === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
-}
 
 const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x < 10 ? x.toFixed(2) : x < 1000 ? x.toFixed(1) : x.toFixed(0));
 const kinds = (k: Record<string, number> | undefined) => (k ? Object.entries(k).map(([name, c]) => `${name} ×${Number.isInteger(c) ? c : c.toFixed(2)}`).join(', ') : '-');

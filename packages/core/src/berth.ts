@@ -182,7 +182,13 @@ export class Berth {
     /** The containers' `lxc.net.N` networks and their runtime wiring. */
     @inject(NETWORKS) readonly networks: Networks,
   ) {
-    this.operations = new OperationRunner(this.undoServices, events, (lxcpath) => new Journal(lxcpath));
+    const journals = new Map<string, Journal>();
+    const journalFor = (lxcpath: string): Journal => {
+      let journal = journals.get(lxcpath);
+      if (!journal) journals.set(lxcpath, (journal = new Journal(lxcpath)));
+      return journal;
+    };
+    this.operations = new OperationRunner(this.undoServices, events, journalFor);
   }
 
   get lxcpath(): string {
@@ -904,7 +910,8 @@ export class Berth {
   private async withLocks<T>(wanted: { ref: ContainerRef; mode: 'shared' | 'exclusive' }[], fn: () => Promise<T>): Promise<T> {
     if (this.runner.dryRun) return fn();
     // Always in the same order, so two operations on the same pair cannot deadlock.
-    const ordered = [...wanted].sort((a, b) => a.ref.dir.localeCompare(b.ref.dir));
+    // (Plain code-unit order: localeCompare would start ICU's collator, about 10 ms.)
+    const ordered = [...wanted].sort((a, b) => (a.ref.dir < b.ref.dir ? -1 : a.ref.dir > b.ref.dir ? 1 : 0));
     const held: LockHandle[] = [];
     try {
       for (const { ref, mode } of ordered) {
