@@ -144,7 +144,7 @@ interface Span { label: string; t0: number; t1: number }
  * the uninstrumented instance is timed separately. Steps that are plain module
  * functions (readFile of the source config, cloneConfig, updateHostnameFile) cannot be
  * wrapped: they show up as the time between two wrapped steps of their caller, named
- * by their neighbours (`clone: journal.flush → fs.write(config)` is cloneConfig).
+ * by their neighbours (`clone: journal.addUndo → fs.write(config)` is cloneConfig).
  */
 class Tracer {
   spans: Span[] = [];
@@ -176,7 +176,7 @@ class Tracer {
 
 async function instrument(lib: BerthLib, tracer: Tracer): Promise<void> {
   const berth = lib.instance.berth;
-  for (const m of ['ensureRecovered', 'loadVolume', 'planClone', 'clone', 'prepareContainerDir', 'summary', 'withLocks', 'addDependencies']) {
+  for (const m of ['ensureRecovered', 'loadVolumeAndConfig', 'planClone', 'clone', 'prepareContainerDir', 'withLocks', 'addDependencies']) {
     tracer.wrap(berth, m, `berth.${m}`);
   }
   const locks = berth.locks;
@@ -195,14 +195,15 @@ async function instrument(lib: BerthLib, tracer: Tracer): Promise<void> {
   operations.journalFor = (lxcpath: string) => {
     const journal = journalFor(lxcpath);
     tracer.wrap(journal, 'begin', 'journal.begin', (record) => {
-      tracer.wrap(record, 'flush', 'journal.flush');
+      tracer.wrap(record, 'addUndo', 'journal.addUndo');
       tracer.wrap(record, 'close', 'journal.close');
       return record;
     });
     return journal;
   };
   const driver = berth.drivers.storageDriver('btrfs');
-  for (const m of ['snapshot', 'sameFilesystem', 'inheritLimit', 'quotasEnabled']) tracer.wrap(driver, m, `btrfs.${m}`);
+  for (const m of ['snapshot', 'inheritLimit', 'quotasEnabled']) tracer.wrap(driver, m, `btrfs.${m}`);
+  tracer.wrap(driver.subvolumes, 'snapshot', `subvolume snapshot (${driver.subvolumes.via})`);
   tracer.wrap(berth.drivers, 'usableStorage', 'registry.usableStorage');
   tracer.wrap(lib.instance.runner, 'run', (a) => `cmd ${(a[0] as string[]).slice(0, 3).join(' ')}`);
   const core = await importFrom(fromCli, '@berth/core');
@@ -258,14 +259,12 @@ function exclusiveTimes(spans: readonly Span[]): Map<string, { ms: number; count
 
 /** What the unwrapped stretches between two steps are (from the code of berth.ts and the driver). */
 const GAP_NAMES: [RegExp, string][] = [
-  [/^berth\.clone: berth\.planClone → LxcConfig\.parse$/, 'parseOptions (zod) + readFile(source config)'],
-  [/^berth\.clone: journal\.flush → fs\.write\(config\)$/, 'cloneConfig (copy the config, new hwaddrs)'],
+  [/^berth\.clone: berth\.planClone → /, 'parseOptions (zod)'],
+  [/^berth\.clone: journal\.addUndo → fs\.write\(config\)$/, 'cloneConfig (copy the config, new hwaddrs)'],
   [/^berth\.clone: fs\.write\(config\) → lock partial \(release\)$/, 'hostname update (withRootfs + updateHostnameFile: open, read, truncate, write)'],
-  [/^btrfs\.snapshot: start → btrfs\.sameFilesystem$/, 'btrfsOptionsSchema.parse'],
-  [/^btrfs\.sameFilesystem: start → end$/, 'realpath ×2 + read and parse /proc/self/mountinfo ×2'],
-  [/^berth\.prepareContainerDir: start → journal\.flush$/, 'pathExists(dir), isDirectory(lxcpath), isInside'],
-  [/^berth\.loadVolume: /, 'read + parse config, resolveRootfs'],
-  [/^berth\.summary: /, 'summary: read config again, resolveRootfs, lxc_rdepends, lxc_snapshots, snaps/, partial'],
+  [/^btrfs\.snapshot: start → /, 'btrfsOptionsSchema.parse, mountinfo, realpath ×2 (same filesystem?)'],
+  [/^berth\.prepareContainerDir: start → journal\.addUndo$/, 'pathExists(dir), isDirectory(lxcpath), isInside'],
+  [/^berth\.loadVolumeAndConfig: /, 'read + parse config, resolveRootfs'],
   [/^berth\.copy: start → /, 'validate names'],
 ];
 
@@ -526,21 +525,18 @@ async function main(): Promise<void> {
     const tracedTotal = median(tracedRuns.map((r) => r.ms));
     // Grouped: what the issue asks about.
     const group = (label: string): string => {
-      if (label.startsWith('cmd btrfs subvolume snapshot')) return 'btrfs subvolume snapshot command (the bare work)';
+      if (label.startsWith('cmd btrfs subvolume snapshot') || label.startsWith('subvolume snapshot')) return 'the snapshot itself (ioctl, or btrfs subvolume snapshot command)';
       if (/^btrfs\.quotasEnabled|^btrfs\.inheritLimit|^cmd btrfs qgroup show/.test(label)) return 'quota check (inheritLimit: spawns btrfs qgroup show, which fails: quotas off)';
       if (label.startsWith('cmd ')) return `other commands (${label.slice(4)})`;
       if (label.startsWith('lock partial')) return 'partial marker (lock + remove)';
       if (label.startsWith('fs.removeFile(partial)')) return 'partial marker (lock + remove)';
       if (label.startsWith('lock ')) return 'container locks (source shared, target exclusive)';
-      if (label.startsWith('journal.')) return 'journal (begin, undo-step flushes, close)';
+      if (label.startsWith('journal.')) return 'journal (begin, undo-step lines, close)';
       if (label.startsWith('fs.mkdir')) return 'mkdir of the container dir';
       if (label.startsWith('fs.write(config)')) return 'config write (atomic)';
-      if (label === 'LxcConfig.parse' || /^berth\.loadVolume/.test(label)) return 'config read + parse (source, twice)';
-      if (/^berth\.clone: berth\.planClone → LxcConfig\.parse/.test(label)) return 'config read + parse (source, twice)';
+      if (label === 'LxcConfig.parse' || /^berth\.loadVolume/.test(label)) return 'config read + parse (source)';
       if (/→ fs\.write\(config\)$/.test(label)) return 'cloneConfig';
       if (/^berth\.clone: fs\.write\(config\) → lock partial/.test(label)) return 'hostname update';
-      if (label.startsWith('berth.summary')) return 'summary';
-      if (label.startsWith('btrfs.sameFilesystem')) return 'same-filesystem check (mountinfo ×2)';
       if (label.startsWith('registry.') || label.startsWith('berth.planClone')) return 'planClone / driver probe (×2)';
       return 'other glue (promise hops, validation, withLocks/operation wrappers)';
     };

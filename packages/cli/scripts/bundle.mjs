@@ -8,7 +8,7 @@
 // with the CLI; os-lock and @berth/btrfs-ioctl are native addons.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmod, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -29,6 +29,15 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// Code compiled through node:vm cannot call import(): every dynamic import must have
+// been bundled (esbuild turns those into lazy initialisers) except the one that
+// imports plugins, which the loader below replaces.
+const dynamicImports = (await readFile(bundle, 'utf8')).match(/\bimport\([^)]*\)/g) ?? [];
+const unexpected = dynamicImports.filter((call) => call !== 'import(specifier)');
+if (unexpected.length > 0 || dynamicImports.length !== 1) {
+  throw new Error(`berth-bundle.cjs: dynamic imports left that node:vm cannot run: ${dynamicImports.join(', ')}`);
+}
 
 // The loader. A script compiled through node:vm cannot use import(), so plugins are
 // imported by this file's own import() (from the same directory as the bundle). The

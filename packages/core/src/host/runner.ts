@@ -1,5 +1,4 @@
 import { access, constants } from 'node:fs/promises';
-import { execa } from 'execa';
 import { BerthError } from '../errors.js';
 
 /**
@@ -63,6 +62,14 @@ export function commandFailed(argv: readonly string[], exitCode: number | undefi
   );
 }
 
+type Execa = (typeof import('execa'))['execa'];
+let execaLoaded: Promise<Execa> | undefined;
+/**
+ * execa and the modules it needs (child_process, streams) load on the first command:
+ * a berth run that spawns nothing (a btrfs clone batch, `ls`) starts without them.
+ */
+const loadExeca = (): Promise<Execa> => (execaLoaded ??= import('execa').then((module) => module.execa));
+
 /** Runs commands for real, through execa. */
 export class ExecaRunner implements CommandRunner {
   readonly dryRun = false;
@@ -77,6 +84,7 @@ export class ExecaRunner implements CommandRunner {
     // Spawn by absolute path, found once: a bare name makes every spawn try each PATH
     // entry in turn (eight failed execve calls for /usr/bin on a typical root PATH).
     const file = name.includes('/') ? name : ((await this.which(name)) ?? name);
+    const execa = await loadExeca();
     const child = execa(file, args, {
       reject: false,
       shell: false,
