@@ -7,11 +7,11 @@
  *   2. the library's overhead per clone over the bare command, and where it goes
  *      (a second, instrumented library instance: see `instrument`);
  *   3. 100 clones of one base: one `berth copy -s base c1 … c100` against 100 sequential
- *      `lxc-copy -s` (and 100 bare snapshots), and the library with copyConcurrency 1, 4, 16;
+ *      `lxc-copy -s` (and 100 bare snapshots), and the library with copyConcurrency 1, 4, 16, 32;
  *   4. (untimed) evidence for the CLI: --cpu-prof summaries and strace counts.
  *
  *   node --import tsx --conditions=berth-source bench/btrfs-clone.ts [--runs 11] [--batch 100]
- *        [--batch-runs 3] [--concurrency 1,4,16] [--no-build] [--no-profile] [--image-dir DIR] [--cli BIN]
+ *        [--batch-runs 3] [--concurrency 1,4,16,32] [--no-build] [--no-profile] [--image-dir DIR] [--cli BIN]
  *
  * Every external command runs through execa with an argv array. Everything the run makes
  * (clones, the loop image, its mount, lock dirs) is removed at the end, also on failure
@@ -61,7 +61,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { runs: 11, batch: 100, batchRuns: 3, concurrency: [1, 4, 16], build: true, profile: true, imageDir: '/var/tmp', imageSize: 2 * 1024 ** 3, clis: [] };
+  const args: Args = { runs: 11, batch: 100, batchRuns: 3, concurrency: [1, 4, 16, 32], build: true, profile: true, imageDir: '/var/tmp', imageSize: 2 * 1024 ** 3, clis: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -80,7 +80,7 @@ function parseArgs(argv: string[]): Args {
       case '--cli': args.clis.push(resolve(value())); break;
       case '-h':
       case '--help':
-        console.log('usage: node --import tsx --conditions=berth-source bench/btrfs-clone.ts [--runs N] [--batch N] [--batch-runs N] [--concurrency 1,4,16] [--no-build] [--no-profile] [--image-dir DIR] [--cli BIN.js]');
+        console.log('usage: node --import tsx --conditions=berth-source bench/btrfs-clone.ts [--runs N] [--batch N] [--batch-runs N] [--concurrency 1,4,16,32] [--no-build] [--no-profile] [--image-dir DIR] [--cli BIN.js]');
         process.exit(0);
       default:
         throw new Error(`unknown argument ${arg}`);
@@ -559,7 +559,7 @@ async function main(): Promise<void> {
         await libCopy(l, ['warmup']).then(() => removeClones(host, ['warmup']));
         libs.set(c, l);
       }
-      const progsLib = await makeBerthLib(host.lxcpath, { btrfs: true, copyConcurrency: 16, btrfsSubvolumes: 'btrfs-progs' });
+      const progsLib = await makeBerthLib(host.lxcpath, { btrfs: true, copyConcurrency: 32, btrfsSubvolumes: 'btrfs-progs' });
       await libCopy(progsLib, ['warmup']).then(() => removeClones(host, ['warmup']));
       const batch: Contender[] = [
         {
@@ -593,7 +593,7 @@ async function main(): Promise<void> {
         })),
         {
           // The same library with every snapshot by a spawned btrfs (no addon): what the ioctls save.
-          id: 'berth-lib-progs', label: `berth.copy, ${n} targets, copyConcurrency 16, btrfs-progs`,
+          id: 'berth-lib-progs', label: `berth.copy, ${n} targets, copyConcurrency 32, btrfs-progs`,
           run: async (tag) => { const list = names(`g${tag}-`); await libCopy(progsLib, list); return { containers: list, plain: [] }; },
         },
       ];

@@ -262,7 +262,7 @@ export interface BerthLibOptions {
   zfs?: boolean;
   /** createBerth's system config (default: /etc/lxc/lxc.conf as read now); zfs needs its zfsRoot. */
   system?: Record<string, unknown>;
-  /** createBerth's copyConcurrency (berth's default: 16). */
+  /** createBerth's copyConcurrency (berth's default: 32 snapshot clones, 4 full copies). */
   copyConcurrency?: number;
   /** How the btrfs driver makes subvolumes: 'auto' (ioctls when built, the default) or 'btrfs-progs'. */
   btrfsSubvolumes?: 'auto' | 'btrfs-progs';
@@ -302,7 +302,7 @@ export async function makeBerthLib(lxcpath: string, options: BerthLibOptions = {
 }
 
 /**
- * The berth binary raises libuv's thread pool to 16 threads (a clone batch keeps that
+ * The berth binary raises libuv's thread pool to 32 threads (a clone batch keeps that
  * many snapshots in flight); a bench timing the library in its own process needs the
  * same, and libuv reads it only at start: re-runs this process with it set. Returns
  * true in the parent, which should then do nothing more.
@@ -310,7 +310,7 @@ export async function makeBerthLib(lxcpath: string, options: BerthLibOptions = {
 export function rerunWithThreadPool(): boolean {
   if (process.env.UV_THREADPOOL_SIZE) return false;
   const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    env: { ...process.env, UV_THREADPOOL_SIZE: '16' },
+    env: { ...process.env, UV_THREADPOOL_SIZE: '32' },
     stdio: 'inherit',
   });
   process.exitCode = child.status ?? 1;

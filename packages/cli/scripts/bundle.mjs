@@ -4,8 +4,8 @@
 // One file instead of some 360 modules, CommonJS instead of the ES module loader, and
 // no recompilation on every run: start-up drops from about 0.5 s to about 0.13 s.
 //
-// tsyringe and reflect-metadata stay outside so that plugins share the one DI registry
-// with the CLI; os-lock and @berth/btrfs-ioctl are native addons.
+// os-lock and @berth/btrfs-ioctl are native addons, loaded from node_modules. tsyringe
+// is bundled too; plugins share it through Node's module cache (see the loader).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,7 +22,7 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['os-lock', '@berth/btrfs-ioctl', 'tsyringe', 'reflect-metadata'],
+  external: ['os-lock', '@berth/btrfs-ioctl'],
   // The CLI reads its version from ../package.json relative to its own file.
   define: { 'import.meta.url': 'berthBundleUrl' },
   banner: { js: "const berthBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -50,14 +50,15 @@ await writeFile(
 'use strict';
 // berth: runs berth-bundle.cjs, compiled with the V8 code cache beside it (see scripts/bundle.mjs).
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
-const { join } = require('node:path');
+const { dirname, join } = require('node:path');
 const { Script } = require('node:vm');
-const { createRequire, wrap } = require('node:module');
+const Module = require('node:module');
+const { createRequire, wrap } = Module;
 
-// A clone batch keeps copyConcurrency (16) snapshot ioctls and their file operations on
+// A clone batch keeps copyConcurrency (32) snapshot ioctls and their file operations on
 // libuv's thread pool at once; its default of 4 threads would queue them. libuv reads
 // this when the pool first starts, which is after this line.
-if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '16';
+if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '32';
 const bundle = join(__dirname, 'berth-bundle.cjs');
 const cacheFile = bundle + '.cache';
 let cachedData;
@@ -74,9 +75,37 @@ if (cachedData === undefined || script.cachedDataRejected) {
     } catch {}
   });
 }
+const requireFromBundle = createRequire(bundle);
 const loaded = { exports: {} };
-script.runInThisContext().call(loaded.exports, loaded.exports, createRequire(bundle), loaded, bundle, __dirname);
-loaded.exports.main((specifier) => import(specifier));
+script.runInThisContext().call(loaded.exports, loaded.exports, requireFromBundle, loaded, bundle, __dirname);
+
+// Before the first plugin loads: the bundle's own tsyringe (and reflect-metadata) go
+// into Node's module cache where a plugin resolving them beside berth would find the
+// packages, so that its decorators and berth's container share one registry. ES module
+// plugins importing a CommonJS package read it from the same cache.
+let shared = false;
+function shareWithPlugins() {
+  shared = true;
+  for (const [name, exports] of Object.entries(loaded.exports.pluginSharedModules)) {
+    let file;
+    try {
+      file = requireFromBundle.resolve(name);
+    } catch {
+      continue;
+    }
+    if (require.cache[file]) continue;
+    const entry = new Module(file);
+    entry.filename = file;
+    entry.paths = Module._nodeModulePaths(dirname(file));
+    entry.exports = exports;
+    entry.loaded = true;
+    require.cache[file] = entry;
+  }
+}
+loaded.exports.main((specifier) => {
+  if (!shared) shareWithPlugins();
+  return import(specifier);
+});
 `,
 );
 await chmod(binary, 0o755);

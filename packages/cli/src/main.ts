@@ -1,5 +1,15 @@
+import 'reflect-metadata';
 import type { ModuleImporter } from '@berth/core';
+import * as tsyringe from 'tsyringe';
 import { runCli } from './cli.js';
+
+/**
+ * The modules a plugin must share with berth, by package name: tsyringe keeps the
+ * constructor parameters its decorators record in a registry of its own, which the
+ * container that builds a plugin's driver must see. The bundled binary, which carries
+ * its own tsyringe, hands these to Node's module cache before it imports a plugin.
+ */
+export const pluginSharedModules: Readonly<Record<string, unknown>> = { tsyringe, 'reflect-metadata': {} };
 
 /**
  * Runs `berth` on this process's arguments and streams and sets its exit code.

@@ -531,6 +531,14 @@ describe('berth CLI', function () {
       await ok(['create', 'c1'], { env });
     });
 
+    it('a plugin shares berth\'s tsyringe: its decorated constructor gets berth\'s command runner', async function () {
+      const config = join(scratch, 'config.json');
+      await writeFile(config, JSON.stringify({ plugins: [fileURLToPath(new URL('./fixtures/injected-plugin.mjs', import.meta.url))] }));
+      const drivers = await json<DriversJson>(['drivers'], { env: { BERTH_CONFIG: config } });
+      expect(drivers.pluginFailures).to.deep.equal([]);
+      expect(drivers.storage.find((d) => d.type === 'injected')).to.include({ available: false, reason: 'injected runner: ExecaRunner (dry run false)' });
+    });
+
     it('a config file that is not JSON is reported, and berth goes on with its builtins', async function () {
       const config = join(scratch, 'config.json');
       await writeFile(config, '{ plugins: nope');

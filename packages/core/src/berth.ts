@@ -54,8 +54,8 @@ export interface BerthSettings {
   readonly system: LxcSystemConfig;
   /** How long to wait for another process's lock on a container. */
   readonly lockTimeoutMs: number;
-  /** How many targets of one multi-target copy run at once. */
-  readonly copyConcurrency: number;
+  /** How many targets of one multi-target copy run at once (default: 32 snapshot clones, 4 full copies). */
+  readonly copyConcurrency?: number;
 }
 
 export const BERTH_SETTINGS = Symbol.for('berth.Settings');
@@ -282,7 +282,7 @@ export class Berth {
     const source = await this.loadVolume(sourceRef);
     if (!request.allowRunning) await this.refuseIfRunning(sourceRef, 'copy', ' (allowRunning / --allowrunning copies it anyway)');
     const mode: CloneMode = request.snapshot ? 'snapshot' : 'full';
-    const { driver } = await this.planClone(source, mode, request.backend);
+    const { driver, cow } = await this.planClone(source, mode, request.backend);
     parseOptions(driver, request.options ?? {});
 
     const outcomes: CopyOutcome[] = new Array(request.targets.length);
@@ -318,7 +318,8 @@ export class Berth {
         }
       }
     };
-    const workers = Math.max(1, Math.min(this.settings.copyConcurrency, request.targets.length));
+    const concurrency = this.settings.copyConcurrency ?? (cow ? 32 : 4);
+    const workers = Math.max(1, Math.min(concurrency, request.targets.length));
     await Promise.all(Array.from({ length: workers }, worker));
     return outcomes;
   }

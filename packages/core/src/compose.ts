@@ -24,6 +24,11 @@ export interface CreateBerthOptions {
   /** Replace the command runner (tests: a scripted fake). */
   readonly runner?: CommandRunner;
   readonly lockTimeoutMs?: number;
+  /**
+   * How many targets of one multi-target copy run at once. By default 32 for snapshot
+   * clones (metadata work: more at once share the filesystem's commits) and 4 for full
+   * copies (which move data: more at once only make the disk seek).
+   */
   readonly copyConcurrency?: number;
   /** Plugins that failed to load, to be reported by `berth drivers`. */
   readonly pluginFailures?: readonly PluginFailure[];
@@ -58,7 +63,7 @@ export async function createBerth(options: CreateBerthOptions): Promise<BerthIns
     lxcpath: options.lxcpath ?? system.lxcpath,
     system,
     lockTimeoutMs: options.lockTimeoutMs ?? 60_000,
-    copyConcurrency: options.copyConcurrency ?? 16,
+    ...(options.copyConcurrency !== undefined ? { copyConcurrency: options.copyConcurrency } : {}),
   };
   container.register(COMMAND_RUNNER, { useValue: runner });
   container.register(EVENTS, { useValue: events });
