@@ -59,7 +59,10 @@ export const btrfsOptionsSchema = z.strictObject({
 export class BtrfsDriver implements StorageDriver, SnapshotCapable, NativeCopyCapable, DirectAccessCapable, UsageCapable, QuotaCapable {
   readonly type = 'btrfs';
   readonly aliases: readonly string[] = [];
-  readonly description = 'btrfs subvolumes; snapshot clones and container snapshots are CoW subvolume snapshots; qgroup quotas';
+  get description(): string {
+    const how = this.subvolumes.via === 'ioctl' ? 'by ioctl, in process' : 'by btrfs-progs';
+    return `btrfs subvolumes (made ${how}); snapshot clones and container snapshots are CoW subvolume snapshots; qgroup quotas`;
+  }
   readonly capabilities: StorageCapabilities = {
     snapshot: true,
     snapshotSources: ['btrfs'],

@@ -225,6 +225,7 @@ describe('storage-btrfs', function () {
         expect(ioctlAvailability()).to.deep.equal({ available: true });
         expect((berth.drivers.storageDriver('btrfs') as unknown as { subvolumes: SubvolumeOps }).subvolumes.via).to.equal('ioctl');
         expect(subvolumeOps(runner, 'auto').via).to.equal('ioctl');
+        expect(berth.drivers.storageDriver('btrfs').description).to.match(/made by ioctl, in process/);
         const dry = await createBerth({ modules: [btrfsModule], lxcpath, dryRun: true, system: { ...LXC_DEFAULTS, lxcpath, defaultConfig: join(lxcpath, '.none') } });
         expect((dry.berth.drivers.storageDriver('btrfs') as unknown as { subvolumes: SubvolumeOps }).subvolumes.via).to.equal('btrfs-progs');
       });
