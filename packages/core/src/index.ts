@@ -18,7 +18,7 @@ export * from './lxc/layout.js';
 export * from './lxc/system.js';
 export * from './ops/journal.js';
 export { copyTree, countEntries, withRootfs } from './ops/access.js';
-export { completeHwaddr, LXC_MAC_PREFIX } from './ops/clone-config.js';
+export { completeHwaddr, editRootfsFile, LXC_MAC_PREFIX } from './ops/clone-config.js';
 export * from './net/keys.js';
 export * from './net/wiring.js';
 export * as ipCli from './net/ip-cli.js';

@@ -6,6 +6,7 @@ import * as z from 'zod';
 import {
   BERTH_SETTINGS,
   BerthError,
+  editRootfsFile,
   COMMAND_RUNNER,
   HOST_FS,
   LOCK_MANAGER,
@@ -22,6 +23,8 @@ import {
   type ContainerRef,
   type HostFs,
   type LockManager,
+  type MountEntry,
+  type OfflineEditCapable,
   type OperationContext,
   type QuotaCapable,
   type RenameCapable,
@@ -45,6 +48,15 @@ const BERTH_SNAPSHOT_PREFIX = 'berth-';
 const ANCHOR_ROOT = process.env.BERTH_ZFS_ANCHOR_DIR ?? '/run/berth/zfs';
 const BUSY_RETRY_MS = 250;
 const BUSY_RETRIES = 20;
+/**
+ * A user property a snapshot clone is made with, set to a value unique to that clone:
+ * its undo destroys the dataset only if it carries that value, so a dataset of the same
+ * name that someone else made (the clone then failed with "already exists") is never
+ * touched, without a look-up before every clone.
+ */
+const CLONE_MARKER_PROPERTY = 'berth:clone';
+/** How many datasets `snapshot`/`rename` remember having given their home mountpoint. */
+const HOME_HINTS_MAX = 1024;
 
 export const zfsOptionsSchema = z.strictObject({
   zfsroot: z
@@ -87,9 +99,13 @@ type ZfsOptions = z.infer<typeof zfsOptionsSchema>;
  *   anchor and puts `mountpoint` back. `zfs mount` can only mount at the `mountpoint`
  *   property, and zfs-fuse has no `mount -t zfs`; one anchor lets the same dataset be
  *   mounted at several places at once (a copy to many targets) on both implementations.
+ * - Offline edits (the hostname of a clone): an unmounted dataset is `zfs mount`ed at its
+ *   own mountpoint (the container's rootfs), the file edited, and unmounted, instead of
+ *   the anchor and bind mount. A crash in between leaves the dataset mounted at home;
+ *   destroy (and so the undo of a clone) and rename unmount such a mount first.
  */
 @injectable()
-export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, QuotaCapable, RenameCapable {
+export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, QuotaCapable, RenameCapable, OfflineEditCapable {
   readonly type = 'zfs';
   readonly aliases: readonly string[] = [];
   readonly description = 'ZFS datasets; snapshot clones and container snapshots are zfs snapshot+clone; refquota/quota; usage';
@@ -102,8 +118,14 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
     quota: true,
     usage: true,
     rename: true,
+    offlineEdit: true,
   };
   readonly optionsSchema = zfsOptionsSchema;
+  /**
+   * Datasets whose `mountpoint` this instance has just set to their container's rootfs
+   * (a clone, a rename), so that `editFileOffline` right after need not read it back.
+   */
+  private readonly homeHints = new Map<string, string>();
 
   constructor(
     @inject(COMMAND_RUNNER) private readonly runner: CommandRunner,
@@ -158,18 +180,34 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
     if (poolOf(parent) !== poolOf(origin)) {
       throw new BerthError('NotSupported', `cannot clone ${origin} into ${parent}: a ZFS clone stays in its source's pool (copy without --snapshot instead)`);
     }
-    await this.requireParent(parent);
-    const dataset = await this.newDatasetName(target, parent);
+    // The origin's own parent exists as long as the origin does (the commands below say so if not).
+    if (parent !== parentOf(origin)) await this.requireParent(parent);
+    // No look-up of a container's name: `zfs clone` refuses a taken one, and the undo
+    // destroys only a dataset carrying this clone's marker.
+    const dataset = await this.newDatasetName(target, parent, { lookUp: false });
+    const home = paths.rootfs(target);
+    const marker = randomBytes(8).toString('hex');
     const snapshotName = `${origin}@${BERTH_SNAPSHOT_PREFIX}${zfsComponent(target.name)}-${randomBytes(4).toString('hex')}`;
     const limits = parsed.size === undefined ? await this.quotaOf(origin) : quotaProperties(parsed);
 
     await this.makeRootfsDir(target, ctx);
     await ctx.onUndo({ do: 'driver', driver: this.type, action: 'destroySnapshot', args: { snapshot: snapshotName } });
     await this.zfs(`cannot snapshot ${origin}`, () => zfs.snapshot(this.runner, snapshotName));
-    await ctx.onUndo({ do: 'driver', driver: this.type, action: 'destroyDataset', args: { dataset } });
-    // mountpoint=none first: zfs-fuse's `zfs clone` mounts the clone even with canmount=noauto.
-    await this.zfs(`cannot clone ${snapshotName} to ${dataset}`, () => zfs.clone(this.runner, snapshotName, dataset, { canmount: 'noauto', mountpoint: 'none' }));
-    await this.zfs(`cannot set the mountpoint of ${dataset}`, () => zfs.set(this.runner, dataset, 'mountpoint', paths.rootfs(target)));
+    await ctx.onUndo({ do: 'driver', driver: this.type, action: 'destroyDataset', args: { dataset, marker } });
+    try {
+      await zfs.clone(this.runner, snapshotName, dataset, { canmount: 'noauto', mountpoint: home, [CLONE_MARKER_PROPERTY]: marker });
+    } catch (error) {
+      const failure = classify(error, `cannot clone ${snapshotName} to ${dataset}`);
+      if (failure.code === 'AlreadyExists') throw new BerthError('AlreadyExists', `ZFS dataset ${dataset} already exists; destroy it or choose another name`, { cause: error });
+      throw failure;
+    }
+    if (!this.runner.dryRun) {
+      // zfs-fuse's `zfs clone` mounts the clone even with canmount=noauto (OpenZFS does not):
+      // a new volume is left unmounted. (Cheaper there than cloning with mountpoint=none
+      // and setting it after, which OpenZFS would pay too.)
+      if ((await mountsOf(dataset)).length > 0) await this.retryBusy(`cannot unmount ${dataset}`, () => zfs.unmount(this.runner, dataset));
+      this.rememberHome(dataset, home);
+    }
     // Limits after the clone: `zfs clone -o refquota=` fails when the source is already full.
     for (const [property, value] of Object.entries(limits)) {
       await this.zfs(`cannot set the ${property} of ${dataset}`, async () => {
@@ -225,6 +263,46 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
   }
 
   /**
+   * Edits a file of an unmounted dataset: `zfs mount` at its own mountpoint (the
+   * container's rootfs; two commands fewer than the anchor and bind mount of `mount`),
+   * the edit, `zfs unmount`. The file is edited as `updateHostnameFile` does: no symlink
+   * followed (parents must be real directories, the file a regular one opened with
+   * O_NOFOLLOW), nothing bigger than 64 KiB; a missing file is created only if
+   * its directory exists. False (the core mounts instead) when the dataset is mounted
+   * already, or its mountpoint is not the rootfs.
+   */
+  async editFileOffline(volume: Volume, relativePath: string, edit: (current: string | undefined) => string | undefined): Promise<boolean> {
+    const parts = relativePath.split('/').filter(Boolean);
+    if (parts.length === 0 || parts.some((p) => p === '..' || p === '.')) throw new BerthError('InvalidArgument', `bad rootfs path ${relativePath}`);
+    if (this.runner.dryRun) return false;
+    const dataset = this.datasetOf(volume);
+    const home = paths.rootfs(volume);
+    const known = this.homeHints.get(dataset) === home;
+    this.homeHints.delete(dataset);
+    const mounted = await this.withMountLock(dataset, async () => {
+      if ((await mountsOf(dataset)).length > 0) return false;
+      if (!known) {
+        const values = await this.zfs(`cannot read the mountpoint of ${dataset}`, () => zfs.get(this.runner, dataset, ['mountpoint', 'canmount']));
+        if (values.get('mountpoint') !== home || values.get('canmount') === 'off') return false;
+      }
+      await this.zfs(`cannot mount ${dataset}`, () => zfs.mount(this.runner, dataset));
+      return true;
+    });
+    if (!mounted) return false;
+    try {
+      if (!(await mountsOf(dataset)).some((m) => m.mountpoint === home)) {
+        throw new BerthError('Internal', `zfs mount ${dataset} did not mount it on ${home}`);
+      }
+      editRootfsFile(home, parts, edit);
+    } finally {
+      await this.withMountLock(dataset, async () => {
+        if ((await mountsOf(dataset)).length > 0) await this.retryBusy(`cannot unmount ${dataset}`, () => zfs.unmount(this.runner, dataset));
+      });
+    }
+    return true;
+  }
+
+  /**
    * Removes the dataset, then the berth snapshot it was cloned from once no clone uses
    * it. Clones of its own snapshots (which the core would have refused the destroy for
    * had it recorded them) are promoted first, so nothing they need goes. Idempotent.
@@ -237,8 +315,11 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
     const from = this.datasetOf(volume);
     const to = await this.newDatasetName(target, parentOf(from));
     await ctx.onUndo({ do: 'driver', driver: this.type, action: 'rename', args: { from: to, to: from, home: paths.rootfs(volume) } });
+    // A crash in editFileOffline after an earlier rename leaves the dataset mounted at home.
+    await this.releaseHomeMount(from, paths.rootfs(volume));
     await this.retryBusy(`cannot rename ${from} to ${to}`, () => zfs.rename(this.runner, from, to));
     await this.zfs(`cannot set the mountpoint of ${to}`, () => zfs.set(this.runner, to, 'mountpoint', paths.rootfs(target)));
+    if (!this.runner.dryRun) this.rememberHome(to, paths.rootfs(target));
     return { type: this.type, source: to };
   }
 
@@ -250,7 +331,8 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
     };
     switch (action) {
       case 'destroyDataset':
-        return this.destroyDataset(text('dataset'));
+        // `marker`: only a dataset this clone made (older journals have none).
+        return this.destroyDataset(text('dataset'), typeof args.marker === 'string' ? args.marker : undefined);
       case 'destroySnapshot':
         return this.destroySnapshotIfUnused(text('snapshot'));
       case 'unmount':
@@ -259,6 +341,8 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
         const from = text('from');
         const to = text('to');
         if (!(await this.exists(from)) || (await this.exists(to))) return;
+        const mountpoint = (await this.zfs(`cannot read ${from}`, () => zfs.get(this.runner, from, ['mountpoint']))).get('mountpoint');
+        if (mountpoint !== undefined) await this.releaseHomeMount(from, mountpoint);
         await this.retryBusy(`cannot rename ${from} back to ${to}`, () => zfs.rename(this.runner, from, to));
         await this.zfs(`cannot set the mountpoint of ${to}`, () => zfs.set(this.runner, to, 'mountpoint', text('home')));
         return;
@@ -317,8 +401,10 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
    * `<parent>/<container>:<snapN>` for a container snapshot; `<parent>/<name>:<random>`
    * for berth's own hidden directories (`.c.berth-restore`). A container's name that is
    * taken is an error (never adopt someone's dataset); the others get a random suffix.
+   * `lookUp: false` skips the look-up of a container's name: for a caller whose command
+   * fails on a taken name and whose undo cannot destroy someone else's dataset.
    */
-  private async newDatasetName(target: ContainerRef, parent: string): Promise<string> {
+  private async newDatasetName(target: ContainerRef, parent: string, options: { lookUp?: boolean } = {}): Promise<string> {
     if (isContainerSnapshot(target)) {
       const base = `${parent}/${zfsComponent(basename(dirname(target.lxcpath)))}:${target.name}`;
       return (await this.exists(base)) ? `${base}-${randomBytes(3).toString('hex')}` : base;
@@ -328,7 +414,7 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
       throw new BerthError('InvalidArgument', `container name ${JSON.stringify(target.name)} cannot be a ZFS dataset name (no + or @)`);
     }
     const dataset = `${parent}/${target.name}`;
-    if (await this.exists(dataset)) throw new BerthError('AlreadyExists', `ZFS dataset ${dataset} already exists; destroy it or choose another name`);
+    if (options.lookUp !== false && (await this.exists(dataset))) throw new BerthError('AlreadyExists', `ZFS dataset ${dataset} already exists; destroy it or choose another name`);
     return dataset;
   }
 
@@ -351,13 +437,22 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
   }
 
   private async exists(name: string): Promise<boolean> {
+    return (await this.getIfExists(name, ['type'])) !== undefined;
+  }
+
+  /** `zfs get` of a dataset or snapshot; undefined when there is no such one. */
+  private async getIfExists(name: string, properties: readonly string[]): Promise<Map<string, string> | undefined> {
     try {
-      await zfs.get(this.runner, name, ['type']);
-      return true;
+      return await zfs.get(this.runner, name, properties);
     } catch (error) {
-      if (/does not exist|dataset name|invalid/i.test(stderrOf(error))) return false;
+      if (/does not exist|dataset name|invalid/i.test(stderrOf(error))) return undefined;
       throw classify(error, `cannot look up ${name}`);
     }
+  }
+
+  private rememberHome(dataset: string, home: string): void {
+    if (this.homeHints.size >= HOME_HINTS_MAX) this.homeHints.clear();
+    this.homeHints.set(dataset, home);
   }
 
   /** The quota properties a clone keeps from its source (clones do not inherit them). */
@@ -371,16 +466,46 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
     return kept;
   }
 
-  private async destroyDataset(dataset: string): Promise<void> {
-    if (!(await this.exists(dataset))) return;
-    const mounts = await mountsOf(dataset);
+  /**
+   * Destroys a dataset (idempotent); with `marker`, only if it carries that clone marker.
+   * A mount at its own mountpoint alone (zfs-fuse's mount of a new clone, an offline
+   * edit, a `zfs mount`: what a crash can leave) is unmounted first, as `zfs destroy`
+   * would; any other mount (berth's bind mounts) makes it InUse.
+   */
+  private async destroyDataset(dataset: string, marker?: string): Promise<void> {
+    const values = await this.getIfExists(dataset, ['origin', 'mountpoint', ...(marker === undefined ? [] : [CLONE_MARKER_PROPERTY])]);
+    if (values === undefined) return;
+    if (marker !== undefined && values.get(CLONE_MARKER_PROPERTY) !== marker) return;
+    this.homeHints.delete(dataset);
+    const mounts = await this.releaseHomeMount(dataset, values.get('mountpoint') ?? '');
     if (mounts.length > 0) {
       throw new BerthError('InUse', `ZFS dataset ${dataset} is busy: mounted on ${mounts.map((m) => m.mountpoint).join(', ')}; unmount it first`);
     }
-    await this.promoteClonesOf(dataset);
-    const origin = (await this.zfs(`cannot read ${dataset}`, () => zfs.get(this.runner, dataset, ['origin']))).get('origin');
+    // A promotion makes the dataset a clone of what it promoted: its origin is read again.
+    const promoted = await this.promoteClonesOf(dataset);
+    const origin = promoted ? (await this.zfs(`cannot read ${dataset}`, () => zfs.get(this.runner, dataset, ['origin']))).get('origin') : values.get('origin');
     await this.retryBusy(`cannot destroy ${dataset}`, () => zfs.destroy(this.runner, dataset, { recursive: true }));
     if (origin && origin !== '-' && snapshotPart(origin).startsWith(BERTH_SNAPSHOT_PREFIX)) await this.destroySnapshotIfUnused(origin);
+  }
+
+  /**
+   * Unmounts `dataset` when it is mounted only at `home` (its own mountpoint, so not one
+   * of berth's anchors or bind mounts, nor a mount by anything else). Returns the
+   * mounts it leaves.
+   */
+  private async releaseHomeMount(dataset: string, home: string): Promise<MountEntry[]> {
+    const mounts = await mountsOf(dataset);
+    if (mounts.length === 0 || !home.startsWith('/') || !mounts.every((m) => m.mountpoint === home)) return mounts;
+    if (this.runner.dryRun) {
+      await zfs.unmount(this.runner, dataset);
+      return [];
+    }
+    return this.withMountLock(dataset, async () => {
+      if ((await mountsOf(dataset)).every((m) => m.mountpoint === home)) {
+        await this.retryBusy(`cannot unmount ${dataset}`, () => zfs.unmount(this.runner, dataset));
+      }
+      return mountsOf(dataset);
+    });
   }
 
   /**
@@ -388,12 +513,12 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
    * newest snapshot that backs one is promoted (taking that snapshot and all older ones
    * along), until none is left.
    */
-  private async promoteClonesOf(dataset: string): Promise<void> {
+  private async promoteClonesOf(dataset: string): Promise<boolean> {
     for (let round = 0; round < 1000; round++) {
       const clones = (await this.zfs(`cannot list the clones of ${dataset}`, () => zfs.listOrigins(this.runner, poolOf(dataset)))).filter(
         (row) => row.origin !== undefined && row.origin.startsWith(`${dataset}@`),
       );
-      if (clones.length === 0) return;
+      if (clones.length === 0) return round > 0;
       const snapshots = await this.zfs(`cannot list the snapshots of ${dataset}`, () => zfs.listSnapshots(this.runner, dataset));
       const txg = (name: string | undefined) => snapshots.find((s) => s.name === name)?.createtxg ?? 0;
       const newest = clones.reduce((a, b) => (txg(b.origin) > txg(a.origin) ? b : a));
@@ -463,6 +588,7 @@ export class ZfsDriver implements StorageDriver, SnapshotCapable, UsageCapable, 
     }
   }
 }
+
 
 function quotaProperties(options: ZfsOptions): Record<string, string> {
   if (options.size === undefined) return {};

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import {
@@ -6,6 +6,7 @@ import {
   ExecaRunner,
   LXC_DEFAULTS,
   commandFailed,
+  containerRef,
   createBerth,
   formatArgv,
   type Berth,
@@ -120,6 +121,7 @@ describe('storage-zfs', function () {
         await berth.unmount(name, path);
       }
     };
+    const volumeOf = (name: string) => ({ ...containerRef(lxcpath, name), rootfs: { type: 'zfs', source: `${root}/${name}` } });
     const expectCode = async (promise: Promise<unknown>, code: BerthError['code']): Promise<BerthError> => {
       try {
         await promise;
@@ -257,6 +259,105 @@ describe('storage-zfs', function () {
       expect(await listLxcpath(lxcpath)).to.deep.equal(before);
     });
 
+    it('a snapshot clone rewrites etc/hostname through editFileOffline (zfs mount at home), leaving nothing mounted', async () => {
+      await berth.create({ name: 'base', backend: 'zfs' });
+      await withMounted('base', async (path) => {
+        await mkdir(join(path, 'etc'));
+        await writeFile(join(path, 'etc', 'hostname'), 'base\n');
+      });
+      const counting = new CountingRunner(runner);
+      const counted = await makeBerth({ runner: counting });
+      const driver = counted.drivers.storageDriver('zfs') as ZfsDriver;
+      let offline = 0;
+      const original = driver.editFileOffline.bind(driver);
+      driver.editFileOffline = async (...args) => {
+        const done = await original(...args);
+        if (done) offline++;
+        return done;
+      };
+      await copy(counted, 'base', 'c1');
+      expect(offline, 'editFileOffline did the edit').to.equal(1);
+      const bindMounts = counting.commands.filter((c) => c[0] === 'mount' || c[0] === 'umount');
+      expect(bindMounts, 'no bind mount').to.deep.equal([]);
+      expect(counting.commands.filter((c) => c[0] === 'zfs' && c[1] === 'set' && c[2]?.startsWith('mountpoint=')), 'no mountpoint juggling').to.deep.equal([]);
+      expect(await get(`${root}/c1`, 'mounted')).to.equal('no');
+      expect(await get(`${root}/c1`, 'mountpoint')).to.equal(join(lxcpath, 'c1', 'rootfs'));
+      expect(await mountpointsUnder(lxcpath)).to.deep.equal([]);
+      await withMounted('c1', async (path) => expect(await readFile(join(path, 'etc', 'hostname'), 'utf8')).to.equal('c1\n'));
+      await withMounted('base', async (path) => expect(await readFile(join(path, 'etc', 'hostname'), 'utf8')).to.equal('base\n'));
+      // A symlinked etc/hostname is not followed out of the rootfs; a mounted dataset is left to the core.
+      await withMounted('c1', async (path) => {
+        await rm(join(path, 'etc', 'hostname'));
+        await symlink(join(lxcpath, 'outside'), join(path, 'etc', 'hostname'));
+      });
+      await writeFile(join(lxcpath, 'outside'), 'c1\n');
+      expect(await driver.editFileOffline(volumeOf('c1'), 'etc/hostname', () => 'changed\n')).to.equal(true);
+      expect(await readFile(join(lxcpath, 'outside'), 'utf8')).to.equal('c1\n');
+      await withMounted('c1', async () => {
+        expect(await driver.editFileOffline(volumeOf('c1'), 'etc/hostname', () => 'changed\n')).to.equal(false);
+      });
+      expect(await mountpointsUnder(lxcpath)).to.deep.equal([]);
+      expect(await get(`${root}/c1`, 'mounted')).to.equal('no');
+    });
+
+    it('refuses a clone onto a dataset berth did not make, leaving that dataset untouched', async () => {
+      await berth.create({ name: 'base', backend: 'zfs' });
+      const foreign = `${root}/c1`;
+      await runner.run(['zfs', 'create', '-o', 'mountpoint=none', '-o', 'berth:test=foreign', foreign]);
+      await runner.run(['zfs', 'snapshot', `${foreign}@keep`]);
+      const before = await listLxcpath(lxcpath);
+      const [outcome] = await berth.copy({ source: 'base', targets: ['c1'], snapshot: true });
+      expect(outcome?.ok).to.equal(false);
+      const error = outcome && !outcome.ok ? outcome.error : undefined;
+      expect(BerthError.is(error, 'AlreadyExists'), String(error)).to.equal(true);
+      expect(error?.message).to.equal(`ZFS dataset ${foreign} already exists; destroy it or choose another name`);
+      expect(await get(foreign, 'berth:test')).to.equal('foreign');
+      expect(await get(foreign, 'mountpoint')).to.equal('none');
+      expect(await list('snapshot')).to.deep.equal([`${foreign}@keep`]);
+      expect(await list('filesystem')).to.deep.equal([`${root}/base`, foreign]);
+      expect(await listLxcpath(lxcpath)).to.deep.equal(before);
+    });
+
+    it('rolls back a clone killed while its dataset was mounted at home (zfs-fuse\'s clone mount, an offline edit)', async () => {
+      await berth.create({ name: 'base', backend: 'zfs' });
+      const before = await listLxcpath(lxcpath);
+      // The process "dies" at the 1st `zfs unmount` (of zfs-fuse's mount of the new clone)
+      // or the 2nd (the offline edit's): the dataset is mounted at home, the journal keeps
+      // the undo, and a new instance's recovery must remove everything.
+      for (const nth of [1, 2]) {
+        const dying = await makeBerth({ runner: new FailOnCommand(runner, ['zfs', 'unmount'], { kill: true, nth }) });
+        const [outcome] = await dying.copy({ source: 'base', targets: ['c1'], snapshot: true });
+        expect(outcome?.ok, `killed at zfs unmount #${nth}`).to.equal(false);
+        expect(await get(`${root}/c1`, 'mounted')).to.equal('yes');
+        expect(await mountpointsUnder(lxcpath)).to.deep.equal([join(lxcpath, 'c1', 'rootfs')]);
+        const report = await (await makeBerth()).recover();
+        expect(report.failed, JSON.stringify(report.failed)).to.deep.equal([]);
+        expect(await list('filesystem')).to.deep.equal([`${root}/base`]);
+        expect(await list('snapshot')).to.deep.equal([]);
+        expect(await mountpointsUnder(lxcpath)).to.deep.equal([]);
+        expect(await listLxcpath(lxcpath)).to.deep.equal(before);
+      }
+    });
+
+    it('the driver\'s destroy (the undo of a create or clone) unmounts a dataset mounted only at its own mountpoint, as zfs destroy would', async () => {
+      await berth.create({ name: 'c1', backend: 'zfs' });
+      const driver = berth.drivers.storageDriver('zfs') as ZfsDriver;
+      const mountpoint = `${lxcpath}.bind`;
+      await mkdir(mountpoint);
+      await berth.mount('c1', mountpoint);
+      try {
+        await expectCode(driver.destroy(volumeOf('c1')), 'InUse');
+      } finally {
+        await berth.unmount('c1', mountpoint);
+      }
+      await runner.run(['zfs', 'mount', `${root}/c1`]);
+      expect(await get(`${root}/c1`, 'mounted')).to.equal('yes');
+      await driver.destroy(volumeOf('c1'));
+      await driver.destroy(volumeOf('c1'));
+      expect(await list('filesystem')).to.deep.equal([]);
+      expect(await mountpointsUnder(lxcpath)).to.deep.equal([]);
+    });
+
     it('detects an unprefixed dataset path, as older LXC configs have', async () => {
       await berth.create({ name: 'c1', backend: 'zfs' });
       const config = join(lxcpath, 'c1', 'config');
@@ -310,16 +411,43 @@ describe('storage-zfs', function () {
   });
 });
 
-/** A real runner that fails one command (by its first words), as a broken `zfs clone` would. */
+/**
+ * A real runner that fails one command (by its first words), as a broken `zfs clone`
+ * would; with `kill`, it then fails every command, as a dead process runs none (the
+ * journal is left for recovery: its undo commands fail too).
+ */
 class FailOnCommand implements CommandRunner {
   readonly dryRun = false;
+  private dead = false;
   constructor(
     private readonly real: CommandRunner,
     private readonly prefix: readonly string[],
+    private readonly options: { kill?: boolean; nth?: number } = {},
   ) {}
+  private seen = 0;
 
   async run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
-    if (this.prefix.every((word, i) => argv[i] === word)) throw commandFailed(argv, 1, `injected clone failure of ${formatArgv(argv)}`, false);
+    if (this.dead) throw commandFailed(argv, 1, `killed before ${formatArgv(argv)}`, false);
+    if (this.prefix.every((word, i) => argv[i] === word) && ++this.seen >= (this.options.nth ?? 1)) {
+      if (this.options.kill) this.dead = true;
+      throw commandFailed(argv, 1, `injected clone failure of ${formatArgv(argv)}`, false);
+    }
+    return this.real.run(argv, options);
+  }
+
+  which(tool: string): Promise<string | undefined> {
+    return this.real.which(tool);
+  }
+}
+
+/** A real runner that records every command it runs. */
+class CountingRunner implements CommandRunner {
+  readonly dryRun = false;
+  readonly commands: (readonly string[])[] = [];
+  constructor(private readonly real: CommandRunner) {}
+
+  async run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+    this.commands.push(argv);
     return this.real.run(argv, options);
   }
 

@@ -44,41 +44,85 @@ export function cloneConfig(
 }
 
 /**
- * Rewrites `<rootfs>/etc/hostname` to the new name when it held the old one, without
- * following a symlink out of the rootfs (a container controls its own files). A file
- * that is not a regular one, or too big to be a hostname, is left alone. Synchronous:
- * a few syscalls on one small file.
+ * Rewrites `<rootfs>/etc/hostname` to the new name when it held the old one (see
+ * {@link editRootfsFile}: no symlink followed out of the rootfs, a container controls
+ * its own files).
  */
 export async function updateHostnameFile(rootfs: string, oldName: string, newName: string): Promise<void> {
-  const etc = join(rootfs, 'etc');
-  try {
-    if (!lstatSync(etc).isDirectory()) return;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return;
-    throw error;
+  editRootfsFile(rootfs, ['etc', 'hostname'], (current) => (current !== undefined && current.trim() === oldName ? `${newName}\n` : undefined));
+}
+
+/** Small files only: a config or a hostname, not something a container grew there. */
+const EDIT_FILE_MAX = 64 * 1024;
+
+/**
+ * Edits `<root>/<parts…>` without leaving `root`: every parent must be a real directory
+ * (not a symlink), the file a regular one (lstat, then opened with O_NOFOLLOW and checked
+ * again), at most 64 KiB. Anything else is left alone. `edit` gets the content
+ * (undefined: no such file) and returns the new one, or undefined for no change; a
+ * missing file is created (0644) only if `edit` gives it content. Synchronous: a few
+ * syscalls on one small file.
+ */
+export function editRootfsFile(root: string, parts: readonly string[], edit: (current: string | undefined) => string | undefined): void {
+  let dir = root;
+  for (const part of parts.slice(0, -1)) {
+    dir = join(dir, part);
+    if (!lstatOrUndefined(dir)?.isDirectory()) return;
   }
+  const file = join(dir, parts[parts.length - 1]!);
+  const info = lstatOrUndefined(file);
+  if (info === undefined) {
+    const content = edit(undefined);
+    if (content === undefined) return;
+    const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    try {
+      writeAll(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+  if (!info.isFile() || info.size > EDIT_FILE_MAX) return;
   let fd: number;
   try {
-    fd = openSync(join(etc, 'hostname'), constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(file, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
     if (['ENOENT', 'ELOOP', 'EISDIR', 'ENXIO'].includes(errnoCode(error) ?? '')) return;
     throw error;
   }
   try {
-    const info = fstatSync(fd);
-    if (!info.isFile() || info.size > HOSTNAME_FILE_MAX) return;
-    const buffer = Buffer.alloc(info.size);
-    const length = readSync(fd, buffer, 0, info.size, 0);
-    if (buffer.toString('utf8', 0, length).trim() !== oldName) return;
+    const opened = fstatSync(fd);
+    if (!opened.isFile() || opened.size > EDIT_FILE_MAX) return;
+    const buffer = Buffer.alloc(opened.size);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, length);
+      if (n === 0) break;
+      length += n;
+    }
+    const current = buffer.toString('utf8', 0, length);
+    const next = edit(current);
+    if (next === undefined || next === current) return;
     ftruncateSync(fd, 0);
-    writeSync(fd, `${newName}\n`, 0);
+    writeAll(fd, next);
   } finally {
     closeSync(fd);
   }
 }
 
-/** A hostname is at most 64 bytes; anything much bigger in /etc/hostname is not one. */
-const HOSTNAME_FILE_MAX = 4096;
+function writeAll(fd: number, content: string): void {
+  const data = Buffer.from(content, 'utf8');
+  for (let written = 0; written < data.length; ) written += writeSync(fd, data, written, data.length - written, written);
+}
+
+function lstatOrUndefined(path: string) {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
 
 export function newContainerConfig(defaults: string | undefined, rootfs: string, name: string, header?: string): LxcConfig {
   const text = `${header ?? ''}${defaults ?? ''}`;
