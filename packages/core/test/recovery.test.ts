@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -128,10 +128,14 @@ describe('journal and crash recovery', function () {
     const journal = new Journal(lxcpath);
     await mkdir(journal.dir, { recursive: true });
     await writeFile(join(journal.dir, 'torn.log'), '{"id":"torn","ki');
+    // A `.new` file is left alone for a minute (its begin() may be about to lock it).
+    await writeFile(join(journal.dir, 'young.new'), '');
     await writeFile(join(journal.dir, 'unborn.new'), '');
+    const old = new Date(Date.now() - 120_000);
+    await utimes(join(journal.dir, 'unborn.new'), old, old);
     const { berth } = await newBerth(lxcpath);
     expect(await berth.recover()).to.deep.equal({ recovered: [], failed: [] });
-    expect(await readdir(journal.dir)).to.deep.equal([]);
+    expect(await readdir(journal.dir)).to.deep.equal(['young.new']);
   });
 
   it('a step torn by the kill is ignored (its side effect never began); set lines replace the steps', () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, writeSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lock as fcntlLock } from 'os-lock';
 import { errnoCode } from '../errors.js';
@@ -119,6 +119,9 @@ export class Journal {
     for (const file of files.filter((f) => f.endsWith('.log') || f.endsWith('.new')).sort()) {
       const path = join(this.dir, file);
       if (liveEntryPaths.has(path)) continue;
+      // A `.new` file is a begin() between its create and its lock: leave young ones alone
+      // (taking the lock there would fail that begin); an old one died before it was an entry.
+      if (file.endsWith('.new') && !(await olderThan(path, NEWBORN_GRACE_MS))) continue;
       let handle: FileHandle;
       try {
         handle = await open(path, constants.O_RDWR);
@@ -130,6 +133,12 @@ export class Journal {
         await fcntlLock(handle.fd, { exclusive: true, immediate: true });
       } catch {
         await handle.close(); // its process is alive and working
+        continue;
+      }
+      // Its process unlinks an entry before letting go of the lock: a file that lost its
+      // last link between our open and our lock is a finished operation, not a dead one.
+      if ((await handle.stat()).nlink === 0) {
+        await handle.close();
         continue;
       }
       const remove = async () => {
@@ -155,6 +164,18 @@ export class Journal {
 }
 
 type JournalHeader = Omit<JournalEntry, 'undo'>;
+
+/** How long a `.new` journal file may wait for its lock before it counts as abandoned. */
+const NEWBORN_GRACE_MS = 60_000;
+
+async function olderThan(path: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await lstat(path)).mtimeMs > ms;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return false;
+    throw error;
+  }
+}
 
 /** One line of a journal file after its header. */
 type JournalChange = { readonly undo: UndoStep } | { readonly set: UndoStep[] };
