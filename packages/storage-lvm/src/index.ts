@@ -3,6 +3,7 @@ import { LvmDriver } from './lvm-driver.js';
 
 export { LvmDriver, lvmOptionsSchema, lvNameProblem, parseDevicePath } from './lvm-driver.js';
 export * as lvmCli from './lvm-cli.js';
+export { dmName, hasUuidMagic, isLiveLv, mayNeedNewUuid } from './device.js';
 
 /** Registers the LVM storage driver. */
 export const lvmModule: BerthModule = {

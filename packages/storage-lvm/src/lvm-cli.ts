@@ -37,20 +37,38 @@ export interface LvInfo {
 const LV_FIELDS = ['vg_name', 'lv_name', 'lv_attr', 'lv_size', 'pool_lv', 'origin', 'data_percent', 'metadata_percent'];
 const SEPARATOR = '|';
 
-function lvsArgv(target: string): string[] {
-  return ['lvs', '--noheadings', '--nosuffix', '--units', 'b', '--separator', SEPARATOR, '--options', LV_FIELDS.join(','), target];
+function lvsArgv(...targets: string[]): string[] {
+  return ['lvs', '--noheadings', '--nosuffix', '--units', 'b', '--separator', SEPARATOR, '--options', LV_FIELDS.join(','), ...targets];
 }
 
-/** `lvs … VG/LV`: one LV, or undefined when it does not exist (exit 5). */
+/** `lvs … VG/LV`: one LV, or undefined when it (or its VG) does not exist (exit 5). */
 export async function lvInfo(runner: CommandRunner, vg: string, lv: string): Promise<LvInfo | undefined> {
-  const result = await runner.run(lvsArgv(`${vg}/${lv}`), { readOnly: true, okExitCodes: [LVM_FAILED] });
+  return (await lvsOf(runner, vg, [lv]))?.get(lv);
+}
+
+/**
+ * `lvs … VG/A VG/B …`: several LVs of one VG in one call (an lvs costs about the same
+ * whether it names one LV or several: most of it is reading the VG). Returns the rows
+ * found, by LV name (hidden LVs without their brackets), or undefined when the VG does
+ * not exist. LVs that do not exist are absent: lvs prints the others and exits 5 with a
+ * `Failed to find logical volume "VG/LV"` line each; any other failure is an error.
+ */
+export async function lvsOf(runner: CommandRunner, vg: string, names: readonly string[]): Promise<Map<string, LvInfo> | undefined> {
+  const targets = [...new Set(names)].map((name) => `${vg}/${name}`);
+  if (targets.length === 0) throw new BerthError('Internal', 'lvsOf needs at least one LV name');
+  const argv = lvsArgv(...targets);
+  const result = await runner.run(argv, { readOnly: true, okExitCodes: [LVM_FAILED] });
   if (result.exitCode === LVM_FAILED) {
-    if (/not found|failed to find|volume group .* not found|doesn't exist/i.test(result.stderr)) return undefined;
-    throw new BerthError('CommandFailed', `lvs ${vg}/${lv} failed: ${lastLine(result.stderr)}`, {
-      command: { command: lvsArgv(`${vg}/${lv}`), exitCode: result.exitCode, stderr: result.stderr, timedOut: false },
-    });
+    // Warnings and leaked-descriptor notices (lvm2's, about its caller) are no reasons.
+    const reasons = result.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^WARNING|^File descriptor \d+ .* leaked/.test(l));
+    if (reasons.some((l) => /^volume group .* not found/i.test(l))) return undefined;
+    if (reasons.length === 0 || !reasons.every((l) => /^failed to find logical volume|not found|doesn't exist/i.test(l))) {
+      throw new BerthError('CommandFailed', `lvs ${targets.join(' ')} failed: ${lastLine(result.stderr)}`, {
+        command: { command: argv, exitCode: result.exitCode, stderr: result.stderr, timedOut: false },
+      });
+    }
   }
-  return parseLvs(result.stdout)[0];
+  return new Map(parseLvs(result.stdout).map((row) => [row.name.replace(/^\[(.*)\]$/, '$1'), row]));
 }
 
 /** `lvs … VG`: every LV of a volume group (hidden ones excepted). */

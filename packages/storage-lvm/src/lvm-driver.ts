@@ -39,6 +39,7 @@ import {
   type Volume,
   type VolumeShape,
 } from '@berth/core';
+import { isLiveLv, mayNeedNewUuid } from './device.js';
 import * as lvm from './lvm-cli.js';
 
 const LVM_FSTYPES = ['ext4', 'xfs', 'btrfs', 'ext3', 'ext2'] as const satisfies readonly lvm.LvmFstype[];
@@ -95,6 +96,23 @@ interface LvRef {
   readonly vg: string;
   readonly lv: string;
 }
+
+/** The LV name a new volume wants (see `wantedLvName`). */
+interface WantedName {
+  /** The container it is for. */
+  readonly container: string;
+  readonly name: string;
+  /** Only this name will do (a container's own name); else a random suffix is added when it is taken. */
+  readonly exact: boolean;
+  /** Why LVM cannot take it (thrown when the name is picked), undefined when it can. */
+  readonly problem: string | undefined;
+}
+
+/**
+ * What one `lvs` said of the LVs an operation needs in a VG (by name), or undefined when
+ * the VG does not exist. In a dry run without lvm2 nothing is known: an empty map.
+ */
+type LvRows = ReadonlyMap<string, lvm.LvInfo> | undefined;
 
 /**
  * Why LVM cannot take `name` as an LV name, or undefined when it can: letters, digits
@@ -175,15 +193,25 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
   }
 
   async create(target: ContainerRef, options: StorageOptions, ctx: OperationContext): Promise<RootfsSpec> {
-    const parsed = lvmOptionsSchema.parse(options);
+    return this.createLv(target, lvmOptionsSchema.parse(options), ctx);
+  }
+
+  /**
+   * `create`, with what one `lvs` of the VG already said (`known`, read for `wanted` and
+   * the pool) when the caller has it: the new name's LV, the thin pool and the VG itself
+   * come from a single lvs either way.
+   */
+  private async createLv(target: ContainerRef, parsed: LvmOptions, ctx: OperationContext, known?: { rows: LvRows; wanted: WantedName }): Promise<RootfsSpec> {
     const fstype = parsed.fstype ?? DEFAULT_FSTYPE;
     const bytes = roundToSector(createSize(parsed));
     const vg = parsed.vgname ?? this.settings.system.lvmVg;
     const pool = parsed.thinpool ?? this.settings.system.lvmThinPool;
-    const lv = await this.newLvName(target, vg);
+    const wanted = known?.wanted ?? wantedLvName(target);
+    const rows = known ? known.rows : await this.readLvs(vg, [wanted, pool]);
+    const lv = pickLvName(wanted, vg, rows);
     await this.requireTools(lvm.mkfsTools(fstype), `a ${fstype} LV`);
-    await this.requireVg(vg);
-    const thin = await this.thinPool(vg, pool);
+    if (!rows) await this.vgMissing(vg);
+    const thin = thinPoolRow(rows, pool);
     if (thin) this.refuseFullPool(thin, parsed);
 
     await ctx.onUndo(this.step('removeLv', { vg, lv }));
@@ -204,38 +232,48 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
   async snapshot(source: Volume, target: ContainerRef, options: StorageOptions, ctx: OperationContext): Promise<SnapshotResult> {
     const parsed = lvmOptionsSchema.parse(options);
     const origin = this.lvOf(source);
-    const info = await lvm.lvInfo(this.runner, origin.vg, origin.lv);
-    if (!info) throw new BerthError('NotFound', `the LV ${origin.vg}/${origin.lv} of ${source.name} does not exist`);
+    // One lvs for everything the clone needs: the origin, the new name, and the thin pool
+    // (the origin's pool is only known from its row: the configured pool is read on the
+    // chance it is that one, as it nearly always is; another pool costs a second lvs).
+    const wanted = wantedLvName(target);
+    const guessedPool = parsed.thinpool ?? this.settings.system.lvmThinPool;
+    const rows = await this.readLvs(origin.vg, [origin.lv, wanted, guessedPool], true);
+    const info = rows?.get(origin.lv);
+    if (!rows || !info) throw new BerthError('NotFound', `the LV ${origin.vg}/${origin.lv} of ${source.name} does not exist`);
     if (parsed.vgname !== undefined && parsed.vgname !== origin.vg) {
       throw new BerthError('NotSupported', `cannot snapshot ${origin.vg}/${origin.lv} into the volume group ${parsed.vgname}: an LVM snapshot stays in its origin's VG (copy without --snapshot instead)`);
     }
     const kind = info.attr[0];
     if (kind === 'V') {
-      const pool = await this.thinPool(origin.vg, info.pool);
+      const pool = info.pool && (rows.has(info.pool) || info.pool === guessedPool) ? thinPoolRow(rows, info.pool) : await this.thinPool(origin.vg, info.pool);
       if (pool) this.refuseFullPool(pool, parsed);
-      const lv = await this.newLvName(target, origin.vg);
+      const lv = pickLvName(wanted, origin.vg, rows);
       await this.makeMountpoint(target, ctx);
       await ctx.onUndo(this.step('removeLv', { vg: origin.vg, lv }));
       await this.lvm(`cannot make a thin snapshot of ${origin.vg}/${origin.lv}`, () => lvm.thinSnapshot(this.runner, origin.vg, origin.lv, lv));
-      const spec = await this.finishClone({ vg: origin.vg, lv }, target, parsed, ctx);
+      // A thin snapshot has its origin's (virtual) size.
+      const spec = await this.finishClone({ vg: origin.vg, lv }, target, parsed, info.sizeBytes, ctx);
       return { rootfs: spec, dependency: 'none' };
     }
     if ((kind === '-' || kind === 'o') && !isContainerSnapshot(target)) {
-      const lv = await this.newLvName(target, origin.vg);
+      const lv = pickLvName(wanted, origin.vg, rows);
       const room = roundToSector(parsed.fssize !== undefined ? parseSize(parsed.fssize, 'fssize') : info.sizeBytes);
       await this.makeMountpoint(target, ctx);
       await ctx.onUndo(this.step('removeLv', { vg: origin.vg, lv }));
       await this.lvm(`cannot make a snapshot of ${origin.vg}/${origin.lv}`, () => lvm.classicSnapshot(this.runner, origin.vg, origin.lv, lv, room));
-      const spec = await this.finishClone({ vg: origin.vg, lv }, target, { ...parsed, size: undefined }, ctx);
+      const spec = await this.finishClone({ vg: origin.vg, lv }, target, { ...parsed, size: undefined }, info.sizeBytes, ctx);
       return { rootfs: spec, dependency: 'source' };
     }
-    return { rootfs: await this.copyFiles(source, target, { ...parsed, vgname: origin.vg }, ctx), dependency: 'none' };
+    // The copy's new LV goes to the origin's VG and the configured pool: both already read.
+    const shape = await this.shapeOf(origin, info, source.name);
+    return { rootfs: await this.copyFiles(source, shape, target, { ...parsed, vgname: origin.vg }, ctx, { rows, wanted }), dependency: 'none' };
   }
 
   async mount(volume: Volume, mountpoint: string, ctx: OperationContext): Promise<void> {
     const ref = this.lvOf(volume);
     const device = devicePath(ref);
-    if (!this.runner.dryRun) {
+    // Live (its device-mapper device is there under its name, by sysfs): no lvs needed.
+    if (!this.runner.dryRun && !(await isLiveLv(device, ref.vg, ref.lv))) {
       const info = await lvm.lvInfo(this.runner, ref.vg, ref.lv);
       if (!info) throw new BerthError('NotFound', `the LV ${ref.vg}/${ref.lv} of ${volume.name} does not exist`);
       // Inactive (a thin snapshot LXC made, with the activation-skip flag): activate it.
@@ -276,7 +314,8 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
         return this.removeLv({ vg: text('vg'), lv: text('lv') });
       case 'renameLv': {
         const vg = text('vg');
-        if (!(await lvm.lvInfo(this.runner, vg, text('from'))) || (await lvm.lvInfo(this.runner, vg, text('to')))) return;
+        const rows = await lvm.lvsOf(this.runner, vg, [text('from'), text('to')]);
+        if (!rows?.has(text('from')) || rows.has(text('to'))) return;
         await this.lvm(`cannot rename ${vg}/${text('from')} back to ${text('to')}`, () => lvm.rename(this.runner, vg, text('from'), text('to')));
         return;
       }
@@ -289,10 +328,7 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
 
   async inspect(volume: Volume): Promise<VolumeShape & { sizeBytes: number; fstype: string }> {
     const ref = this.lvOf(volume);
-    const info = await this.requireLv(ref, volume.name);
-    const fstype = await lvm.probeTag(this.runner, devicePath(ref), 'TYPE');
-    if (!fstype) throw new BerthError('FailedPrecondition', `the LV ${ref.vg}/${ref.lv} of ${volume.name} holds no filesystem blkid recognises`);
-    return { sizeBytes: info.sizeBytes, fstype };
+    return this.shapeOf(ref, await this.requireLv(ref, volume.name), volume.name);
   }
 
   /**
@@ -302,13 +338,17 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
    */
   async usage(volume: Volume): Promise<Usage> {
     const ref = this.lvOf(volume);
-    const info = await this.requireLv(ref, volume.name);
+    // The LV's pool is read in the same lvs when it is the configured pool (it nearly always is).
+    const guessedPool = this.settings.system.lvmThinPool;
+    const rows = await this.readLvs(ref.vg, [ref.lv, guessedPool], true);
+    const info = rows?.get(ref.lv);
+    if (!info) throw new BerthError('NotFound', `the LV ${ref.vg}/${ref.lv} of ${volume.name} does not exist`);
     const details: Record<string, number | string> = { lvSize: info.sizeBytes, attr: info.attr };
     let usedBytes = info.sizeBytes;
     if (info.attr[0] === 'V' && info.dataPercent !== undefined) {
       usedBytes = Math.round((info.sizeBytes * info.dataPercent) / 100);
       details.dataPercent = info.dataPercent;
-      const pool = await lvm.lvInfo(this.runner, ref.vg, info.pool);
+      const pool = info.pool === guessedPool ? rows?.get(info.pool) : await lvm.lvInfo(this.runner, ref.vg, info.pool);
       if (pool) {
         details.pool = `${ref.vg}/${info.pool}`;
         if (pool.dataPercent !== undefined) details.poolDataPercent = pool.dataPercent;
@@ -343,7 +383,7 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
       );
     }
     if (wanted === current) return;
-    await this.grow(volume, wanted, ctx);
+    await this.grow(volume, wanted, ctx, current);
   }
 
   // ---------------------------------------------------------------- helpers
@@ -358,34 +398,26 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
     return ref;
   }
 
-  /**
-   * The LV name for a new volume: the container's name; `<container>_<snapN>` for a
-   * container snapshot; `<name>.<random>` for berth's own hidden directories
-   * (`.c.berth-restore`). A container's name that LVM cannot take, or that is taken, is
-   * an error (never adopt someone's LV); the others get a random suffix when taken.
-   */
+  /** The LV name for a new volume (see `wantedLvName`), checked against LVM with one lvs. */
   private async newLvName(target: ContainerRef, vg: string): Promise<string> {
-    let name: string;
-    let exact = false;
-    if (isContainerSnapshot(target)) name = `${basename(join(target.lxcpath, '..'))}_${target.name}`;
-    else if (target.name.startsWith('.')) name = `${target.name}.${randomBytes(3).toString('hex')}`;
-    else {
-      name = target.name;
-      exact = true;
-    }
-    const problem = lvNameProblem(name);
-    if (problem) throw new BerthError('InvalidArgument', `container name ${JSON.stringify(target.name)} cannot be an LV name: ${problem}`);
-    if (this.runner.dryRun && !(await this.runner.which('lvs'))) return name;
-    if (!(await lvm.lvInfo(this.runner, vg, name))) return name;
-    if (exact) throw new BerthError('AlreadyExists', `the LV ${vg}/${name} already exists; remove it or choose another name`);
-    const suffixed = `${name}-${randomBytes(3).toString('hex')}`;
-    if (lvNameProblem(suffixed)) throw new BerthError('InvalidArgument', `no free LV name for ${target.name}: ${vg}/${name} exists`);
-    return suffixed;
+    const wanted = wantedLvName(target);
+    if (wanted.problem) return pickLvName(wanted, vg, new Map());
+    return pickLvName(wanted, vg, await this.readLvs(vg, [wanted]));
   }
 
-  private async requireVg(vg: string): Promise<void> {
-    if (this.runner.dryRun && !(await this.runner.which('vgs'))) return;
-    if (await lvm.vgExists(this.runner, vg)) return;
+  /**
+   * One `lvs` of the named LVs of `vg` (a wanted name stands for its name; names LVM
+   * cannot have are left out: they cannot exist). Undefined when the VG does not exist.
+   * In a dry run without lvm2, nothing is known (an empty map) unless `always`.
+   */
+  private async readLvs(vg: string, names: readonly (string | WantedName | undefined)[], always = false): Promise<LvRows> {
+    if (!always && this.runner.dryRun && !(await this.runner.which('lvs'))) return new Map();
+    const wanted = names.map((n) => (typeof n === 'object' ? n.name : n)).filter((n): n is string => n !== undefined && LVM_NAME.test(n));
+    return lvm.lvsOf(this.runner, vg, wanted);
+  }
+
+  /** Throws the error of a missing volume group, naming those that exist. */
+  private async vgMissing(vg: string): Promise<never> {
     const names = await lvm.vgNames(this.runner).catch(() => [] as string[]);
     throw new BerthError('NotFound', `no volume group ${vg}${names.length ? ` (volume groups: ${names.join(', ')})` : ''}; set vgname or lxc.bdev.lvm.vg`);
   }
@@ -398,9 +430,15 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
 
   /** The pool's `lvs` row when `<vg>/<pool>` is a thin pool (lv_attr starts with `t`), else undefined. */
   private async thinPool(vg: string, pool: string): Promise<lvm.LvInfo | undefined> {
-    if (!pool || (this.runner.dryRun && !(await this.runner.which('lvs')))) return undefined;
-    const info = await lvm.lvInfo(this.runner, vg, pool);
-    return info?.attr.startsWith('t') ? info : undefined;
+    if (!pool) return undefined;
+    return thinPoolRow(await this.readLvs(vg, [pool]), pool);
+  }
+
+  /** Size (from the LV's lvs row) and filesystem (blkid) of an LV, as a copy keeps them. */
+  private async shapeOf(ref: LvRef, info: lvm.LvInfo, name: string): Promise<{ sizeBytes: number; fstype: string }> {
+    const fstype = await lvm.probeTag(this.runner, devicePath(ref), 'TYPE');
+    if (!fstype) throw new BerthError('FailedPrecondition', `the LV ${ref.vg}/${ref.lv} of ${name} holds no filesystem blkid recognises`);
+    return { sizeBytes: info.sizeBytes, fstype };
   }
 
   /** Refuses to add to a thin pool whose data or metadata use is above the threshold. */
@@ -416,15 +454,19 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
     );
   }
 
-  /** After a snapshot: a new filesystem UUID where duplicates are refused, then growing to `size`. */
-  private async finishClone(ref: LvRef, target: ContainerRef, options: LvmOptions, ctx: OperationContext): Promise<RootfsSpec> {
+  /**
+   * After a snapshot of `sizeBytes`: a new filesystem UUID where duplicates are refused,
+   * then growing to `size`. blkid runs only when the superblock magics say the clone may
+   * be xfs or btrfs (the only filesystems whose UUID is renewed): an ext clone needs none.
+   */
+  private async finishClone(ref: LvRef, target: ContainerRef, options: LvmOptions, sizeBytes: number, ctx: OperationContext): Promise<RootfsSpec> {
     const spec: RootfsSpec = { type: this.type, source: devicePath(ref) };
-    const fstype = this.runner.dryRun ? '' : await lvm.probeTag(this.runner, spec.source, 'TYPE');
-    await this.renewUuid(ref, fstype, target);
+    const fstype = this.runner.dryRun || !(await mayNeedNewUuid(spec.source)) ? undefined : await lvm.probeTag(this.runner, spec.source, 'TYPE');
+    if (fstype) await this.renewUuid(ref, fstype, target);
     if (options.size !== undefined) {
       const bytes = roundToSector(parseSize(options.size, 'size'));
-      const current = this.runner.dryRun ? 0 : ((await lvm.lvInfo(this.runner, ref.vg, ref.lv))?.sizeBytes ?? 0);
-      if (bytes > current) await this.grow({ ...target, rootfs: spec }, bytes, ctx);
+      const current = this.runner.dryRun ? 0 : sizeBytes;
+      if (bytes > current) await this.grow({ ...target, rootfs: spec }, bytes, ctx, current, fstype);
     }
     return spec;
   }
@@ -459,10 +501,21 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
     }
   }
 
-  /** A copy as a new LV filled by a file copy (classic snapshots cannot be snapshotted). */
-  private async copyFiles(source: Volume, target: ContainerRef, options: LvmOptions, ctx: OperationContext): Promise<RootfsSpec> {
-    const shape = await this.inspect(source);
-    const spec = await this.create(target, { ...options, fssize: options.fssize ?? `${shape.sizeBytes}B`, fstype: options.fstype ?? (shape.fstype as lvm.LvmFstype), size: undefined }, ctx);
+  /**
+   * A copy as a new LV (of the source's `shape` unless the options say otherwise) filled
+   * by a file copy (classic snapshots cannot be snapshotted); `known`: the lvs rows of the
+   * target VG already read for the new name and pool.
+   */
+  private async copyFiles(
+    source: Volume,
+    shape: { sizeBytes: number; fstype: string },
+    target: ContainerRef,
+    options: LvmOptions,
+    ctx: OperationContext,
+    known: { rows: LvRows; wanted: WantedName },
+  ): Promise<RootfsSpec> {
+    const parsed = lvmOptionsSchema.parse({ ...options, fssize: options.fssize ?? `${shape.sizeBytes}B`, fstype: options.fstype ?? shape.fstype, size: undefined });
+    const spec = await this.createLv(target, parsed, ctx, known);
     const scratch = join(target.lxcpath, '.berth', 'mnt');
     await withRootfs(this.fs, this, source, ctx, scratch, (from) =>
       withRootfs(this.fs, this, { ...target, rootfs: spec }, ctx, scratch, (to) => copyTree(this.runner, from, to, ctx, false)),
@@ -490,10 +543,11 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
    * before the LV changes). The undo shrinks the LV back only while its filesystem still
    * fits in the old size.
    */
-  private async grow(volume: Volume, bytes: number, ctx: OperationContext): Promise<void> {
+  private async grow(volume: Volume, bytes: number, ctx: OperationContext, sizeBytes: number, knownFstype?: string): Promise<void> {
     const ref = this.lvOf(volume);
     const device = devicePath(ref);
-    const { fstype, sizeBytes } = await this.inspect(volume);
+    const fstype = knownFstype || (await lvm.probeTag(this.runner, device, 'TYPE'));
+    if (!fstype) throw new BerthError('FailedPrecondition', `the LV ${ref.vg}/${ref.lv} of ${volume.name} holds no filesystem blkid recognises`);
     const ext = fstype.startsWith('ext');
     const tools = fstype === 'xfs' ? ['xfs_growfs', 'xfs_info'] : fstype === 'btrfs' ? ['btrfs'] : ext ? ['resize2fs', 'e2fsck'] : undefined;
     if (!tools) throw new BerthError('NotSupported', `cannot grow a ${fstype} filesystem`);
@@ -633,4 +687,34 @@ function roundToSector(bytes: number): number {
 /** `<lxcpath>/<c>/snaps/snapN`: a container snapshot. */
 function isContainerSnapshot(ref: ContainerRef): boolean {
   return basename(ref.lxcpath) === 'snaps' && /^snap\d+$/.test(ref.name);
+}
+
+/**
+ * The LV name for a new volume: the container's name; `<container>_<snapN>` for a
+ * container snapshot; `<name>.<random>` for berth's own hidden directories
+ * (`.c.berth-restore`). A container's name that LVM cannot take, or that is taken, is
+ * an error (never adopt someone's LV); the others get a random suffix when taken.
+ */
+function wantedLvName(target: ContainerRef): WantedName {
+  const named = (name: string, exact: boolean): WantedName => ({ container: target.name, name, exact, problem: lvNameProblem(name) });
+  if (isContainerSnapshot(target)) return named(`${basename(join(target.lxcpath, '..'))}_${target.name}`, false);
+  if (target.name.startsWith('.')) return named(`${target.name}.${randomBytes(3).toString('hex')}`, false);
+  return named(target.name, true);
+}
+
+/** The name to create, given what lvs said of `wanted` (`rows`; undefined: the VG does not exist, so nothing is taken). */
+function pickLvName(wanted: WantedName, vg: string, rows: LvRows): string {
+  const { container, name, exact, problem } = wanted;
+  if (problem) throw new BerthError('InvalidArgument', `container name ${JSON.stringify(container)} cannot be an LV name: ${problem}`);
+  if (!rows?.has(name)) return name;
+  if (exact) throw new BerthError('AlreadyExists', `the LV ${vg}/${name} already exists; remove it or choose another name`);
+  const suffixed = `${name}-${randomBytes(3).toString('hex')}`;
+  if (lvNameProblem(suffixed)) throw new BerthError('InvalidArgument', `no free LV name for ${container}: ${vg}/${name} exists`);
+  return suffixed;
+}
+
+/** `pool`'s row when lvs found it and it is a thin pool (lv_attr starts with `t`). */
+function thinPoolRow(rows: LvRows, pool: string): lvm.LvInfo | undefined {
+  const info = pool ? rows?.get(pool) : undefined;
+  return info?.attr.startsWith('t') ? info : undefined;
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { BerthError, ExecaRunner, LXC_DEFAULTS, createBerth, describeError, type Berth, type StorageOptions } from '@berth/core';
+import { BerthError, ExecaRunner, LXC_DEFAULTS, createBerth, describeError, type Berth, type CommandRunner, type StorageOptions } from '@berth/core';
 import { FailingRunner } from '@berth/core/testing';
 import { makeTemporaryLxcpath, skipBecause, storageConformance, type ConformanceEnvironment, type TemporaryLxcpath } from '@berth/conformance';
 import { dirModule } from '@berth/storage-dir';
@@ -95,7 +95,7 @@ describe('storage-lvm', function () {
       await removeNewLvs(lvsBefore);
     });
 
-    const makeBerth = async (path: string, runnerOverride?: FailingRunner) =>
+    const makeBerth = async (path: string, runnerOverride?: CommandRunner) =>
       (
         await createBerth({
           modules: [lvmModule, dirModule],
@@ -209,6 +209,27 @@ describe('storage-lvm', function () {
       await berth.destroy('c2');
       await berth.destroy('c1');
       expect(await lvmCli.lvInfo(runner, VG, 'c1')).to.equal(undefined);
+    });
+
+    it('a snapshot clone and a full copy of an ext4 LV spawn only the commands they need (one lvs for a clone, no blkid, no vgs)', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: '64M' } });
+      const spawned: string[] = [];
+      const counted = await makeBerth(lxcpath, new ExecaRunner((argv) => spawned.push(argv[0]!)));
+      const kinds = () => {
+        const counts: Record<string, number> = {};
+        for (const name of spawned.splice(0)) counts[name] = (counts[name] ?? 0) + 1;
+        return counts;
+      };
+      const [clone] = await counted.copy({ source: 'c1', targets: ['c2'], snapshot: true });
+      expect(clone?.ok, describeError(clone?.ok === false ? clone.error : undefined)).to.equal(true);
+      // The lvs of the origin, its pool and the new name; the clone; the hostname rewrite's mount.
+      expect(kinds()).to.deep.equal({ lvs: 1, lvcreate: 1, mount: 1, umount: 1 });
+      const [copy] = await counted.copy({ source: 'c1', targets: ['c3'] });
+      expect(copy?.ok, describeError(copy?.ok === false ? copy.error : undefined)).to.equal(true);
+      // The source's size (lvs) and filesystem (blkid); one lvs for the VG, new name and
+      // pool; no lvs before a mount of an active LV.
+      expect(kinds()).to.deep.equal({ lvs: 2, blkid: 1, lvcreate: 1, 'mkfs.ext4': 1, debugfs: 1, mount: 3, umount: 3, cp: 1 });
+      expect((await lvmCli.lvInfo(runner, VG, 'c2'))?.attr[4], 'the clone is active').to.equal('a');
     });
 
     it('refuses to create or clone into a thin pool above the threshold, naming the pool and its use', async () => {

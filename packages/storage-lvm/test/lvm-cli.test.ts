@@ -1,7 +1,10 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { BerthError } from '@berth/core';
 import { ScriptedRunner } from '@berth/core/testing';
-import { lvmCli, lvNameProblem, parseDevicePath } from '@berth/storage-lvm';
+import { dmName, hasUuidMagic, isLiveLv, lvmCli, lvNameProblem, mayNeedNewUuid, parseDevicePath } from '@berth/storage-lvm';
 
 const LVS = ['lvs', '--noheadings', '--nosuffix', '--units', 'b', '--separator', '|', '--options', 'vg_name,lv_name,lv_attr,lv_size,pool_lv,origin,data_percent,metadata_percent'];
 
@@ -41,6 +44,28 @@ describe('lvm-cli', () => {
     let failure: unknown;
     await lvmCli.lvInfo(runner, 'lxc', 'c2').catch((error: unknown) => (failure = error));
     expect(BerthError.is(failure) && failure.code).to.equal('CommandFailed');
+    runner.assertDone();
+  });
+
+  it('reads several LVs in one lvs: the missing ones absent, a missing VG as undefined, other failures as errors', async () => {
+    const rows = '  lxc|lxc|twi-aotz--|1572864000|||0.32|11.13\n  lxc|c1|Vwi-a-tz--|67108864|lxc||7.42|\n';
+    const runner = new ScriptedRunner([
+      { argv: [...LVS, 'lxc/c1', 'lxc/c2', 'lxc/lxc'], exitCode: 5, stdout: rows, stderr: '  Failed to find logical volume "lxc/c2"\n' },
+      { argv: [...LVS, 'lxc/c1', 'lxc/lxc'], stdout: rows },
+      { argv: [...LVS, 'lxc/lxc_tdata'], stdout: '  lxc|[lxc_tdata]|Twi-ao----|1572864000||||\n' },
+      { argv: [...LVS, 'novg/c1', 'novg/lxc'], exitCode: 5, stderr: '  Volume group "novg" not found\n  Cannot process volume group novg\n' },
+      { argv: [...LVS, 'lxc/c1', 'lxc/c2'], exitCode: 5, stdout: rows, stderr: '  Failed to find logical volume "lxc/c2"\n  Reading VG lxc failed: device-mapper broken\n' },
+    ]);
+    const found = await lvmCli.lvsOf(runner, 'lxc', ['c1', 'c2', 'lxc']);
+    expect([...found!.keys()].sort()).to.deep.equal(['c1', 'lxc']);
+    expect(found!.get('lxc')).to.include({ dataPercent: 0.32, metadataPercent: 11.13 });
+    expect([...(await lvmCli.lvsOf(runner, 'lxc', ['c1', 'c1', 'lxc']))!.keys()].sort(), 'a name asked twice is asked once').to.deep.equal(['c1', 'lxc']);
+    expect((await lvmCli.lvsOf(runner, 'lxc', ['lxc_tdata']))?.get('lxc_tdata')?.attr).to.equal('Twi-ao----');
+    expect(await lvmCli.lvsOf(runner, 'novg', ['c1', 'lxc'])).to.equal(undefined);
+    let failure: unknown;
+    await lvmCli.lvsOf(runner, 'lxc', ['c1', 'c2']).catch((error: unknown) => (failure = error));
+    expect(BerthError.is(failure) && failure.code).to.equal('CommandFailed');
+    expect((failure as Error).message).to.equal('lvs lxc/c1 lxc/c2 failed: Reading VG lxc failed: device-mapper broken');
     runner.assertDone();
   });
 
@@ -114,6 +139,32 @@ describe('lvm-cli', () => {
       (error: unknown) => expect(BerthError.is(error) && error.code).to.equal('CommandFailed'),
     );
     runner.assertDone();
+  });
+
+  it('finds the xfs and btrfs magics where blkid looks for them, and says "ask blkid" when it cannot tell', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-lvm-magic-'));
+    try {
+      const image = async (name: string, size: number, at?: number, magic?: string) => {
+        const buffer = Buffer.alloc(size);
+        if (magic !== undefined) buffer.write(magic, at!, 'latin1');
+        await writeFile(join(dir, name), buffer);
+        return join(dir, name);
+      };
+      // ext4's magic 0xEF53 sits at 1080: nothing blkid would call xfs or btrfs.
+      expect(await hasUuidMagic(await image('ext', 128 * 1024, 1080, '\x53\xef'))).to.equal(false);
+      expect(await hasUuidMagic(await image('xfs', 128 * 1024, 0, 'XFSB'))).to.equal(true);
+      expect(await hasUuidMagic(await image('btrfs', 128 * 1024, 65536 + 0x40, '_BHRfS_M'))).to.equal(true);
+      expect(await hasUuidMagic(await image('short', 4096)), 'too short to hold a btrfs superblock: ask').to.equal(true);
+      // A regular file is no block device: mayNeedNewUuid always asks blkid then.
+      expect(await mayNeedNewUuid(join(dir, 'ext'))).to.equal(true);
+      expect(await mayNeedNewUuid(join(dir, 'missing'))).to.equal(true);
+      expect(await isLiveLv(join(dir, 'ext'), 'lxc', 'c1')).to.equal(false);
+      expect(await isLiveLv('/dev/berth-no-vg/c1', 'berth-no-vg', 'c1')).to.equal(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(dmName('lxc', 'c1')).to.equal('lxc-c1');
+    expect(dmName('my-vg', 'web-1')).to.equal('my--vg-web--1');
   });
 
   it('knows the LV names LVM refuses, and the /dev/<vg>/<lv> paths it owns', () => {
