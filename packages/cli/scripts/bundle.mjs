@@ -15,8 +15,41 @@ const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const bundle = `${dist}berth-bundle.cjs`;
 const binary = `${dist}berth.cjs`;
 
+// Builtins that cost milliseconds to load and that most runs never call: commander
+// requires child_process (and with it net and the streams) for executable subcommands
+// berth has none of; node:crypto (and its streams) serves random MAC addresses and a
+// few names. Each gets a stand-in that loads the real module on first use.
+const LAZY_BUILTINS = [
+  { module: 'child_process', importer: /[\\/]commander[\\/]/ },
+  { module: 'crypto', importer: /./ },
+];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(build) {
+    for (const { module, importer } of LAZY_BUILTINS) {
+      build.onResolve({ filter: new RegExp(`^(node:)?${module}$`) }, (args) =>
+        // (The stand-in's own require of the builtin is the real one.)
+        args.namespace !== 'berth-lazy' && importer.test(args.importer) ? { path: module, namespace: 'berth-lazy' } : undefined,
+      );
+    }
+    // One getter per export (the list is this Node's), so that esbuild's interop helpers,
+    // which copy an ES import's properties, keep them lazy.
+    build.onLoad({ filter: /.*/, namespace: 'berth-lazy' }, async (args) => ({
+      contents: [
+        `let real;`,
+        `const load = () => (real ??= require('node:${args.path}'));`,
+        ...Object.keys(await import(`node:${args.path}`))
+          .filter((key) => key !== 'default')
+          .map((key) => `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => load()[${JSON.stringify(key)}] });`),
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: [`${dist}main.js`],
+  plugins: [lazyBuiltins],
   outfile: bundle,
   bundle: true,
   platform: 'node',

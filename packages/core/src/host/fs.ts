@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, basename, join, resolve, sep } from 'node:path';
@@ -6,6 +5,7 @@ import { inject, injectable } from 'tsyringe';
 import { BerthError, errnoCode } from '../errors.js';
 import { COMMAND_RUNNER, DryRunRunner, type CommandRunner } from './runner.js';
 import { mountsUnder } from './mounts.js';
+import { uniqueSuffix } from './unique.js';
 
 /**
  * The host filesystem changes berth makes itself (not through a command). Each one is
@@ -48,7 +48,7 @@ export class HostFs {
    */
   async writeFileAtomic(path: string, data: string, mode = 0o640): Promise<void> {
     if (this.planned(`write ${path}`)) return;
-    const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+    const temporary = join(dirname(path), `.${basename(path)}.${uniqueSuffix()}.tmp`);
     const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     try {
       try {

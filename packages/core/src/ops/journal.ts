@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { constants, writeSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { errnoCode } from '../errors.js';
 import type { OperationKind } from '../events.js';
 import type { Volume } from '../contracts/storage.js';
 import type { ContainerRef } from '../lxc/layout.js';
+import { uniqueSuffix } from '../host/unique.js';
 
 /**
  * A step that undoes one side effect. Steps are data, not closures, so that they can be
@@ -74,7 +74,7 @@ export class Journal {
   }
 
   async begin(entry: Omit<JournalEntry, 'id' | 'pid' | 'startedAt' | 'undo'>): Promise<JournalRecord> {
-    const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    const id = uniqueSuffix();
     const path = join(this.dir, `${id}.log`);
     const newborn = join(this.dir, `${id}.new`);
     const create = () => open(newborn, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o600);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { BerthError, describeError } from '../errors.js';
 import type { BerthEventEmitter, OperationKind, OperationSubject } from '../events.js';
 import { pathExists, type HostFs } from '../host/fs.js';
@@ -8,6 +7,7 @@ import type { CommandRunner } from '../host/runner.js';
 import { canRename, type OperationContext, type StorageDriver } from '../contracts/storage.js';
 import type { Journal, JournalRecord, UndoStep } from './journal.js';
 import { chmod, writeFile } from 'node:fs/promises';
+import { uniqueSuffix } from '../host/unique.js';
 
 export interface UndoServices {
   readonly fs: HostFs;
@@ -32,7 +32,7 @@ export class Operation implements OperationContext {
     private readonly events: BerthEventEmitter,
     readonly signal: AbortSignal | undefined = undefined,
   ) {
-    this.id = record?.id ?? randomBytes(4).toString('hex');
+    this.id = record?.id ?? uniqueSuffix();
   }
 
   async onUndo(step: UndoStep): Promise<void> {
