@@ -99,12 +99,24 @@ try {
   cachedData = readFileSync(cacheFile);
 } catch {}
 const script = new Script(wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
-if (cachedData === undefined || script.cachedDataRejected) {
+// The build's cache comes from a run of --help: it lacks the functions a command
+// compiles. The first run of a real command (not --help, --version) replaces it once
+// with its own, marked by a stamp file, so that later runs find those compiled too.
+const stampFile = cacheFile + '.from';
+const helpOnly = process.argv.length <= 2 || process.argv.some((arg) => /^(-h|--help|-V|--version|help)$/.test(arg));
+let stale = cachedData === undefined || script.cachedDataRejected;
+if (!stale && !helpOnly) {
+  try {
+    stale = readFileSync(stampFile, 'utf8') === 'build';
+  } catch {}
+}
+if (stale) {
   process.once('exit', () => {
     const temporary = cacheFile + '.' + process.pid;
     try {
       writeFileSync(temporary, script.createCachedData(), { mode: 0o644 });
       renameSync(temporary, cacheFile);
+      writeFileSync(stampFile, helpOnly ? 'build' : 'command', { mode: 0o644 });
     } catch {}
   });
 }
@@ -144,5 +156,6 @@ loaded.exports.main((specifier) => {
 await chmod(binary, 0o755);
 // The cache, made by one run; and no stale ESM bundle from older builds.
 await rm(`${bundle}.cache`, { force: true });
+await rm(`${bundle}.cache.from`, { force: true });
 await rm(`${dist}berth.mjs`, { force: true });
 execFileSync(process.execPath, [binary, '--help'], { stdio: 'ignore' });

@@ -9,6 +9,7 @@ export interface MountEntry {
 
 /** Octal escapes (\040 for space…) as the kernel writes them in mountinfo. */
 function unescapeMountField(field: string): string {
+  if (!field.includes('\\')) return field;
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
