@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { BerthError } from './errors.js';
 
 const UNIT_POWERS: Readonly<Record<string, number>> = { K: 1, M: 2, G: 3, T: 4, P: 5 };
@@ -31,6 +32,11 @@ export function isSize(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A driver option that takes a size (`512M`, `10G`, a bare number of MiB), as zod checks it. */
+export function sizeOption() {
+  return z.string().refine(isSize, 'expected a size such as 512M or 10G (a bare number means MiB)');
 }
 
 /** Bytes for humans: `1.5 GiB`, `12 KiB`, `512 B`. */

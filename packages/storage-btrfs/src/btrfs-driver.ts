@@ -8,7 +8,7 @@ import {
   HOST_FS,
   errnoCode,
   hostCli,
-  isSize,
+  sizeOption,
   parseSize,
   paths,
   readMounts,
@@ -42,9 +42,7 @@ const BTRFS_SUPER_MAGIC = 0x9123683e;
 const SUBVOLUME_ROOT_INODE = 256n;
 
 export const btrfsOptionsSchema = z.strictObject({
-  size: z
-    .string()
-    .refine(isSize, 'expected a size such as 512M or 10G (a bare number means MiB)')
+  size: sizeOption()
     .optional()
     .describe('Quota on the rootfs subvolume (a qgroup limit on referenced bytes), e.g. 10G; quotas are enabled on the filesystem on first use'),
 });

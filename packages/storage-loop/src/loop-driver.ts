@@ -11,7 +11,8 @@ import {
   formatBytes,
   hostCli,
   isMountpoint,
-  isSize,
+  sizeOption,
+  filesystemCli,
   parseSize,
   pathExists,
   paths,
@@ -41,23 +42,20 @@ import {
 } from '@berth/core';
 import * as loop from './loop-cli.js';
 
-const LOOP_FSTYPES = ['ext4', 'xfs', 'btrfs', 'ext3', 'ext2'] as const satisfies readonly loop.LoopFstype[];
 const DEFAULT_FSSIZE = '1G';
 const DEFAULT_FSTYPE: loop.LoopFstype = 'ext4';
 /** Loop devices count in 512-byte sectors: anything past the last whole one is ignored. */
 const SECTOR = 512;
 
-const sizeText = (what: string) => z.string().refine(isSize, `expected a ${what} such as 512M or 10G (a bare number means MiB)`);
-
 export const loopOptionsSchema = z.strictObject({
-  fssize: sizeText('size')
+  fssize: sizeOption()
     .optional()
     .describe('Size of the new image (sparse: only written blocks use host space), e.g. 512M or 4G; a bare number means MiB. Default 1G; a copy keeps its source\'s size'),
   fstype: z
-    .enum(LOOP_FSTYPES)
+    .enum(filesystemCli.BLOCK_FSTYPES)
     .optional()
     .describe('Filesystem made in the image: ext4 (default), xfs or btrfs (ext2, ext3 too); a copy keeps its source\'s'),
-  size: sizeText('size')
+  size: sizeOption()
     .optional()
     .describe('The image size as a quota: at create the same as fssize; for a copy, grow it to this size (never shrink). `berth quota` grows it later'),
 });

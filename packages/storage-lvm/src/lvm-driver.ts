@@ -12,7 +12,8 @@ import {
   formatBytes,
   hostCli,
   isMountpoint,
-  isSize,
+  sizeOption,
+  filesystemCli,
   parseSize,
   pathExists,
   paths,
@@ -42,7 +43,6 @@ import {
 import { isLiveLv, mayNeedNewUuid } from './device.js';
 import * as lvm from './lvm-cli.js';
 
-const LVM_FSTYPES = ['ext4', 'xfs', 'btrfs', 'ext3', 'ext2'] as const satisfies readonly lvm.LvmFstype[];
 const DEFAULT_FSSIZE = '1G';
 const DEFAULT_FSTYPE: lvm.LvmFstype = 'ext4';
 const DEFAULT_THINPOOL_THRESHOLD = 90;
@@ -57,7 +57,6 @@ const RESERVED_PARTS = ['_cdata', '_cmeta', '_corig', '_cpool', '_cvol', '_iorig
 /** LVM's limit on a VG or LV name (NAME_LEN 128 with its NUL). */
 const MAX_LV_NAME = 127;
 
-const sizeText = z.string().refine(isSize, 'expected a size such as 512M or 10G (a bare number means MiB)');
 const lvmName = (what: string) =>
   z
     .string()
@@ -71,14 +70,14 @@ export const lvmOptionsSchema = z.strictObject({
   thinpool: lvmName('thin pool')
     .optional()
     .describe('Thin pool LV in the volume group (default: lxc.bdev.lvm.thin_pool, else lxc); when it is not a thin pool, new LVs are classic (fully allocated)'),
-  fssize: sizeText
+  fssize: sizeOption()
     .optional()
     .describe('Size of the new LV (thin: virtual size), e.g. 512M or 4G; a bare number means MiB. Default 1G; a copy keeps its source\'s size. For a classic snapshot clone: the room for changes (default: the origin\'s size)'),
   fstype: z
-    .enum(LVM_FSTYPES)
+    .enum(filesystemCli.BLOCK_FSTYPES)
     .optional()
     .describe('Filesystem made on the LV: ext4 (default), xfs or btrfs (ext2, ext3 too); a copy keeps its source\'s'),
-  size: sizeText
+  size: sizeOption()
     .optional()
     .describe('The LV size as a quota: at create the same as fssize; for a copy or clone, grow it to this size (never shrink). `berth quota` grows it later (lvextend + filesystem grow)'),
   thinpoolThreshold: z

@@ -13,7 +13,7 @@ import {
   describeError,
   errnoCode,
   hostCli,
-  isSize,
+  sizeOption,
   parseSize,
   paths,
   readMounts,
@@ -64,9 +64,7 @@ export const zfsOptionsSchema = z.strictObject({
     .regex(DATASET_PATTERN, 'expected a dataset path such as tank/lxc')
     .optional()
     .describe('Parent dataset of new containers (default: lxc.bdev.zfs.root of /etc/lxc/lxc.conf, else lxc); it must exist'),
-  size: z
-    .string()
-    .refine(isSize, 'expected a size such as 512M or 10G (a bare number means MiB)')
+  size: sizeOption()
     .optional()
     .describe('Quota on the dataset, e.g. 10G: refquota (the data of the container itself) unless quotaProperty says quota'),
   quotaProperty: z

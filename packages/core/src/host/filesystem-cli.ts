@@ -7,6 +7,8 @@ import type { CommandRunner } from './runner.js';
  */
 
 export type BlockFstype = 'ext2' | 'ext3' | 'ext4' | 'xfs' | 'btrfs';
+/** The ones a block volume can be made with, the default (ext4) first. */
+export const BLOCK_FSTYPES = ['ext4', 'xfs', 'btrfs', 'ext3', 'ext2'] as const satisfies readonly BlockFstype[];
 
 /** mkfs.xfs refuses filesystems below 300 MiB except under the xfstests environment. */
 export const XFS_MINIMUM_BYTES = 300 * 1024 * 1024;
