@@ -43,6 +43,9 @@ import {
   runBench,
   rerunWithThreadPool,
   table,
+  measureInterleaved,
+  type Contender,
+  type Series,
 } from './common.js';
 
 // ------------------------------------------------------------------ arguments
@@ -274,56 +277,17 @@ function gapName(label: string): string | undefined {
 
 // ------------------------------------------------------------------ measurement
 
-interface Sample { ms: number; load1: number; order: number; run: number }
-interface Series { id: string; label: string; samples: Sample[]; error?: string; medianMs?: number; minMs?: number; maxMs?: number; load1Median?: number }
+type Made = { containers: string[]; plain: string[] };
 
-interface Contender {
-  id: string;
-  label: string;
-  /** Makes clone(s) named after `tag`; returns what to remove. */
-  run(tag: string): Promise<{ containers: string[]; plain: string[] }>;
-}
-
-async function measure(title: string, contenders: Contender[], runs: number, host: HostFsSetup): Promise<Series[]> {
-  const series = new Map<string, Series>(contenders.map((c) => [c.id, { id: c.id, label: c.label, samples: [] }]));
-  for (let r = 0; r < runs; r++) {
-    // Interleaved: rotate by one each run, reversed on odd runs.
-    const rotated = contenders.map((_, i) => contenders[(i + r) % contenders.length]!);
-    const order = r % 2 ? rotated.reverse() : rotated;
-    for (const [position, c] of order.entries()) {
-      const s = series.get(c.id)!;
-      if (s.error) continue;
-      let made: { containers: string[]; plain: string[] } | undefined;
-      try {
-        await run(['sync']); // no dirty data of the previous step in this one's transaction commit
-        const load = load1();
-        const t0 = performance.now();
-        made = await c.run(`r${r}`);
-        const ms = performance.now() - t0;
-        s.samples.push({ ms, load1: load, order: position, run: r });
-        log(`${title} run ${r + 1}/${runs} ${c.label}: ${ms.toFixed(1)} ms (load ${load.toFixed(2)})`);
-      } catch (error) {
-        const e = error as Error & { stderr?: string };
-        s.error = `${e.message.split('\n')[0]}${e.stderr ? ` — ${e.stderr.trim().split('\n').slice(-1)[0]}` : ''}`;
-        log(`${title} ${c.label} FAILED: ${s.error}`);
-      } finally {
-        // Untimed. Whatever the contender made, or left after a failure.
-        const stray = await strayContainers(host);
-        const plainLeft = (await readdir(host.plain)).map((n) => join(host.plain, n));
-        await removeClones(host, [...new Set([...(made?.containers ?? []), ...stray])], [...new Set([...(made?.plain ?? []), ...plainLeft])])
-          .catch((error) => log(`removing clones failed: ${(error as Error).message}`));
-      }
-    }
-  }
-  for (const s of series.values()) {
-    const xs = s.samples.map((x) => x.ms);
-    if (!xs.length) continue;
-    s.medianMs = median(xs);
-    s.minMs = Math.min(...xs);
-    s.maxMs = Math.max(...xs);
-    s.load1Median = median(s.samples.map((x) => x.load1));
-  }
-  return [...series.values()];
+/** Removes what a sample made, and whatever a failed one left (untimed). */
+function measure(title: string, contenders: Contender<Made>[], runs: number, host: HostFsSetup): Promise<Series[]> {
+  return measureInterleaved(title, contenders, runs, {
+    cleanUp: async (made) => {
+      const stray = await strayContainers(host);
+      const plainLeft = (await readdir(host.plain)).map((n) => join(host.plain, n));
+      await removeClones(host, [...new Set([...(made?.containers ?? []), ...stray])], [...new Set([...(made?.plain ?? []), ...plainLeft])]);
+    },
+  });
 }
 
 async function libCopy(lib: BerthLib, targets: string[]): Promise<void> {
@@ -459,7 +423,7 @@ async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- 1 + 2: one clone
     const tracedRuns: { ms: number; spans: Span[]; commands: number }[] = [];
-    const single: Contender[] = [
+    const single: Contender<Made>[] = [
       {
         id: 'bare', label: 'btrfs subvolume snapshot (bare)',
         run: async (tag) => { const p = join(host.plain, `s-${tag}`); await run(['btrfs', 'subvolume', 'snapshot', baseRootfs, p]); return { containers: [], plain: [p] }; },
@@ -561,7 +525,7 @@ async function main(): Promise<void> {
       }
       const progsLib = await makeBerthLib(host.lxcpath, { btrfs: true, copyConcurrency: 32, btrfsSubvolumes: 'btrfs-progs' });
       await libCopy(progsLib, ['warmup']).then(() => removeClones(host, ['warmup']));
-      const batch: Contender[] = [
+      const batch: Contender<Made>[] = [
         {
           id: 'lxc-copy', label: `${n} × lxc-copy -s (sequential)`,
           run: async (tag) => {
@@ -587,7 +551,7 @@ async function main(): Promise<void> {
             return { containers: [], plain: list };
           },
         },
-        ...args.concurrency.map((c): Contender => ({
+        ...args.concurrency.map((c): Contender<Made> => ({
           id: `berth-lib-c${c}`, label: `berth.copy, ${n} targets, copyConcurrency ${c}`,
           run: async (tag) => { const list = names(`b${c}${tag}-`); await libCopy(libs.get(c)!, list); return { containers: list, plain: [] }; },
         })),
@@ -597,7 +561,7 @@ async function main(): Promise<void> {
           run: async (tag) => { const list = names(`g${tag}-`); await libCopy(progsLib, list); return { containers: list, plain: [] }; },
         },
       ];
-      batch.unshift(...clis.map((bin, i): Contender => ({
+      batch.unshift(...clis.map((bin, i): Contender<Made> => ({
         id: `berth-cli${i ? i + 1 : ''}`, label: `berth copy -s base c1…c${n} (CLI ${cliName(bin)}, one process)`,
         run: async (tag) => { const list = names(`c${i}${tag}-`); await run(cliArgv(bin, 'copy', '-s', 'base', ...list)); return { containers: list, plain: [] }; },
       })));

@@ -470,3 +470,88 @@ export function table(rows: string[][]): string {
     return ri === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
   }).join('\n');
 }
+
+// ------------------------------------------------------------------ interleaved timing
+
+export interface Sample { ms: number; load1: number; order: number; run: number; commands?: number }
+export interface Series {
+  id: string;
+  label: string;
+  samples: Sample[];
+  error?: string;
+  /** The failed sample's last lines of output, and what `diagnose` found. */
+  errorDetail?: string[];
+  medianMs?: number;
+  minMs?: number;
+  maxMs?: number;
+  load1Median?: number;
+  /** Median commands spawned per sample, where the contender's result says. */
+  commands?: number;
+}
+
+export interface Contender<R> {
+  id: string;
+  label: string;
+  /** Makes its clone(s) or copy, named after `tag`. */
+  run(tag: string): Promise<R>;
+  /** Untimed, after a successful sample: throws when the result is not what it should be. */
+  check?(tag: string): Promise<void>;
+  /** Untimed, after a failure: what was left, for the report. */
+  diagnose?(tag: string): Promise<string[]>;
+}
+
+export interface InterleaveOptions<R> {
+  /** Untimed, after every sample whatever happened: removes what it made (undefined after a failure). */
+  cleanUp(result: R | undefined): Promise<void>;
+  /** The commands a sample spawned, when its result says. */
+  commandsOf?(result: R): number | undefined;
+}
+
+/**
+ * Times each contender `runs` times, interleaved (the order rotated by one each run and
+ * reversed on odd runs), with a `sync` and the 1-minute load read before each sample.
+ * A contender that fails once is dropped, with its error. Returns medians, min and max.
+ */
+export async function measureInterleaved<R>(title: string, contenders: Contender<R>[], runs: number, options: InterleaveOptions<R>): Promise<Series[]> {
+  const series = new Map<string, Series>(contenders.map((c) => [c.id, { id: c.id, label: c.label, samples: [] }]));
+  for (let r = 0; r < runs; r++) {
+    const rotated = contenders.map((_, i) => contenders[(i + r) % contenders.length]!);
+    const order = r % 2 ? rotated.reverse() : rotated;
+    for (const [position, c] of order.entries()) {
+      const s = series.get(c.id)!;
+      if (s.error) continue;
+      const tag = `r${r}`;
+      let result: R | undefined;
+      try {
+        await run(['sync']); // no dirty data of the previous sample in this one's commits
+        const load = load1();
+        const t0 = performance.now();
+        result = await c.run(tag);
+        const ms = performance.now() - t0;
+        await c.check?.(tag);
+        const commands = options.commandsOf?.(result);
+        s.samples.push({ ms, load1: load, order: position, run: r, ...(commands !== undefined ? { commands } : {}) });
+        log(`${title} run ${r + 1}/${runs} ${c.label}: ${ms.toFixed(1)} ms (load ${load.toFixed(2)})`);
+      } catch (error) {
+        const e = error as Error & { stderr?: string; stdout?: string };
+        const lines = `${e.stderr ?? ''}\n${e.stdout ?? ''}`.split('\n').map((l) => l.trim()).filter(Boolean);
+        s.error = `${e.message.split('\n')[0]}${e.stderr ? ` — ${e.stderr.trim().split('\n').slice(-1)[0]}` : ''}`;
+        s.errorDetail = [...lines.slice(-12), ...(c.diagnose ? await c.diagnose(tag).catch((d) => [`diagnosis failed: ${(d as Error).message}`]) : [])];
+        log(`${title} ${c.label} FAILED: ${s.error}${s.errorDetail.length ? `\n  ${s.errorDetail.join('\n  ')}` : ''}`);
+      } finally {
+        await options.cleanUp(result).catch((error) => log(`removing what ${c.label} made failed: ${(error as Error).message}`));
+      }
+    }
+  }
+  for (const s of series.values()) {
+    const xs = s.samples.map((x) => x.ms);
+    if (!xs.length) continue;
+    s.medianMs = median(xs);
+    s.minMs = Math.min(...xs);
+    s.maxMs = Math.max(...xs);
+    s.load1Median = median(s.samples.map((x) => x.load1));
+    const counted = s.samples.filter((x) => x.commands !== undefined).map((x) => x.commands!);
+    if (counted.length) s.commands = median(counted);
+  }
+  return [...series.values()];
+}

@@ -51,6 +51,9 @@ import {
   toolVersion,
   umountAllUnder,
   table,
+  measureInterleaved,
+  type Contender,
+  type Series,
 } from './common.js';
 
 // ------------------------------------------------------------------ arguments
@@ -241,61 +244,9 @@ function countKinds(argvs: readonly (readonly string[])[]): Record<string, numbe
 
 // ------------------------------------------------------------------ measurement
 
-interface Sample { ms: number; load1: number; order: number; run: number; commands?: number }
-interface Series { id: string; label: string; samples: Sample[]; error?: string; errorDetail?: string[]; medianMs?: number; minMs?: number; maxMs?: number; load1Median?: number; commands?: number }
-
-interface Contender {
-  id: string;
-  label: string;
-  /** Makes its clone or copy named after `tag`; returns the commands it spawned, when known. */
-  run(tag: string): Promise<number | undefined>;
-  /** Untimed, after a successful sample: throws when the result is not what it should be. */
-  check?(tag: string): Promise<void>;
-  /** Untimed, after a failure: what was left (LV states), for the report. */
-  diagnose?(tag: string): Promise<string[]>;
-}
-
-async function measure(title: string, contenders: Contender[], runs: number, bed: Bed): Promise<Series[]> {
-  const series = new Map<string, Series>(contenders.map((c) => [c.id, { id: c.id, label: c.label, samples: [] }]));
-  for (let r = 0; r < runs; r++) {
-    // Interleaved: rotated by one each run, reversed on odd runs.
-    const rotated = contenders.map((_, i) => contenders[(i + r) % contenders.length]!);
-    const order = r % 2 ? rotated.reverse() : rotated;
-    for (const [position, c] of order.entries()) {
-      const s = series.get(c.id)!;
-      if (s.error) continue;
-      const tag = `r${r}`;
-      try {
-        await run(['sync']);
-        const load = load1();
-        const t0 = performance.now();
-        const commands = await c.run(tag);
-        const ms = performance.now() - t0;
-        await c.check?.(tag);
-        s.samples.push({ ms, load1: load, order: position, run: r, ...(commands !== undefined ? { commands } : {}) });
-        log(`${title} run ${r + 1}/${runs} ${c.label}: ${ms.toFixed(0)} ms (load ${load.toFixed(2)})`);
-      } catch (error) {
-        const e = error as Error & { stderr?: string; stdout?: string };
-        const lines = `${e.stderr ?? ''}\n${e.stdout ?? ''}`.split('\n').map((l) => l.trim()).filter(Boolean);
-        s.error = `${e.message.split('\n')[0]}`;
-        s.errorDetail = [...lines.slice(-12), ...(c.diagnose ? await c.diagnose(tag).catch((d) => [`diagnosis failed: ${(d as Error).message}`]) : [])];
-        log(`${title} ${c.label} FAILED: ${s.error}\n  ${s.errorDetail.join('\n  ')}`);
-      } finally {
-        await removeClones(bed).catch((error) => log(`removing clones failed: ${(error as Error).message}`));
-      }
-    }
-  }
-  for (const s of series.values()) {
-    const xs = s.samples.map((x) => x.ms);
-    if (!xs.length) continue;
-    s.medianMs = median(xs);
-    s.minMs = Math.min(...xs);
-    s.maxMs = Math.max(...xs);
-    s.load1Median = median(s.samples.map((x) => x.load1));
-    const counted = s.samples.filter((x) => x.commands !== undefined).map((x) => x.commands!);
-    if (counted.length) s.commands = median(counted);
-  }
-  return [...series.values()];
+/** Samples return the commands they spawned, when known; LVs and containers are removed after each. */
+function measure(title: string, contenders: Contender<number | undefined>[], runs: number, bed: Bed): Promise<Series[]> {
+  return measureInterleaved(title, contenders, runs, { cleanUp: async () => void (await removeClones(bed)), commandsOf: (commands) => commands });
 }
 
 const get = (list: Series[], id: string) => list.find((s) => s.id === id);
@@ -444,7 +395,7 @@ async function main(): Promise<void> {
     const origin = `${args.vg}/base`;
     const snapshotKinds: CommandKinds[] = [];
     const fullKinds: CommandKinds[] = [];
-    const single: Contender[] = [
+    const single: Contender<number | undefined>[] = [
       {
         id: 'bare', label: 'lvcreate -s -kn -ay (bare, the driver\'s LVM command)',
         run: async (tag) => { await run(['lvcreate', '--yes', '--snapshot', '--setactivationskip', 'n', '--activate', 'y', '--name', `s-${tag}`, origin]); return 1; },
@@ -512,7 +463,7 @@ async function main(): Promise<void> {
     };
 
     // ---------------------------------------------------------------- 2: one full copy
-    const full: Contender[] = [
+    const full: Contender<number | undefined>[] = [
       {
         id: 'berth-lib', label: 'berth.copy (library)',
         run: (tag) => libCopy(lib, 'base', `g-${tag}`, false, fullKinds),

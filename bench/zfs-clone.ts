@@ -50,6 +50,9 @@ import {
   type BerthLib,
   runBench,
   table,
+  measureInterleaved,
+  type Contender,
+  type Series,
 } from './common.js';
 
 // ------------------------------------------------------------------ arguments
@@ -236,53 +239,13 @@ function instrument(lib: BerthLib, spans: { label: string; ms: number }[], activ
 
 // ------------------------------------------------------------------ measurement
 
-interface Sample { ms: number; load1: number; order: number; run: number; commands?: number }
-interface Series { id: string; label: string; samples: Sample[]; error?: string; medianMs?: number; minMs?: number; maxMs?: number; load1Median?: number; commandsPerClone?: number }
+type ZfsSeries = Series & { commandsPerClone?: number };
 
-interface Contender {
-  id: string;
-  label: string;
-  /** Makes its clone(s), named after `tag`; returns the number of commands it spawned, when known. */
-  run(tag: string): Promise<number | undefined>;
-}
-
-async function measure(title: string, contenders: Contender[], runs: number, bed: Bed, clonesPerSample: number): Promise<Series[]> {
-  const series = new Map<string, Series>(contenders.map((c) => [c.id, { id: c.id, label: c.label, samples: [] }]));
-  for (let r = 0; r < runs; r++) {
-    // Interleaved: rotate by one each run, reversed on odd runs.
-    const rotated = contenders.map((_, i) => contenders[(i + r) % contenders.length]!);
-    const order = r % 2 ? rotated.reverse() : rotated;
-    for (const [position, c] of order.entries()) {
-      const s = series.get(c.id)!;
-      if (s.error) continue;
-      try {
-        await run(['sync']);
-        const load = load1();
-        const t0 = performance.now();
-        const commands = await c.run(`r${r}`);
-        const ms = performance.now() - t0;
-        s.samples.push({ ms, load1: load, order: position, run: r, ...(commands !== undefined ? { commands } : {}) });
-        log(`${title} run ${r + 1}/${runs} ${c.label}: ${ms.toFixed(1)} ms (load ${load.toFixed(2)})`);
-      } catch (error) {
-        const e = error as Error & { stderr?: string };
-        s.error = `${e.message.split('\n')[0]}${e.stderr ? ` — ${e.stderr.trim().split('\n').slice(-1)[0]}` : ''}`;
-        log(`${title} ${c.label} FAILED: ${s.error}`);
-      } finally {
-        await removeClones(bed).catch((error) => log(`removing clones failed: ${(error as Error).message}`));
-      }
-    }
-  }
-  for (const s of series.values()) {
-    const xs = s.samples.map((x) => x.ms);
-    if (!xs.length) continue;
-    s.medianMs = median(xs);
-    s.minMs = Math.min(...xs);
-    s.maxMs = Math.max(...xs);
-    s.load1Median = median(s.samples.map((x) => x.load1));
-    const counted = s.samples.filter((x) => x.commands !== undefined).map((x) => x.commands!);
-    if (counted.length) s.commandsPerClone = median(counted) / clonesPerSample;
-  }
-  return [...series.values()];
+/** Samples return the commands they spawned, when known; clones are destroyed after each. */
+async function measure(title: string, contenders: Contender<number | undefined>[], runs: number, bed: Bed, clonesPerSample: number): Promise<ZfsSeries[]> {
+  const list: ZfsSeries[] = await measureInterleaved(title, contenders, runs, { cleanUp: async () => void (await removeClones(bed)), commandsOf: (commands) => commands });
+  for (const s of list) if (s.commands !== undefined) s.commandsPerClone = s.commands / clonesPerSample;
+  return list;
 }
 
 // ------------------------------------------------------------------ main
@@ -380,7 +343,7 @@ async function main(): Promise<void> {
       const snap = `${bed.base}@bare-${tag}`;
       return [[zfsBin, 'snapshot', snap], [zfsBin, 'clone', '-o', 'canmount=noauto', '-o', 'mountpoint=none', snap, `${root}/s-${tag}`]];
     };
-    const single: Contender[] = [
+    const single: Contender<number | undefined>[] = [
       {
         id: 'bare', label: 'zfs snapshot + zfs clone (bare, 2 commands)',
         run: async (tag) => { for (const a of bareArgv(tag)) await run(a); return 2; },
@@ -447,7 +410,7 @@ async function main(): Promise<void> {
     }
     log(`=== one clone, ${args.runs} runs per contender, interleaved`);
     const singleSeries = await measure('one clone', single, args.runs, bed, 1);
-    const get = (list: Series[], id: string) => list.find((s) => s.id === id);
+    const get = (list: ZfsSeries[], id: string) => list.find((s) => s.id === id);
 
     // Paired overhead: library minus bare in the same run.
     const paired = (id: string) => {
@@ -507,7 +470,7 @@ async function main(): Promise<void> {
         libs.set(c, l);
       }
       const batchKinds: Record<string, Record<string, number>> = {};
-      const batch: Contender[] = [
+      const batch: Contender<number | undefined>[] = [
         {
           id: 'bare', label: `${n} × (zfs snapshot + zfs clone), sequential`,
           run: async (tag) => {
@@ -515,7 +478,7 @@ async function main(): Promise<void> {
             return 2 * n;
           },
         },
-        ...args.concurrency.map((c): Contender => ({
+        ...args.concurrency.map((c): Contender<number | undefined> => ({
           id: `berth-lib-c${c}`, label: `berth.copy, ${n} targets, copyConcurrency ${c}`,
           run: async (tag) => {
             const l = libs.get(c)!;
@@ -566,8 +529,8 @@ async function main(): Promise<void> {
   if (startedDaemon !== undefined && existsSync(`/proc/${startedDaemon}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${startedDaemon}/status`, 'utf8'))) leftovers.push(`zfs-fuse ${startedDaemon}`);
   report.leftovers = leftovers;
   // The CLI's commands were counted once, untimed, with -v.
-  for (const s of (report.single?.series ?? []) as Series[]) if (s.id === 'berth-cli' && report.cliCommands) s.commandsPerClone = report.cliCommands.one.perClone;
-  for (const s of (report.batch?.series ?? []) as Series[]) if (s.id === 'berth-cli' && report.cliCommands?.batch) s.commandsPerClone = report.cliCommands.batch.perClone;
+  for (const s of (report.single?.series ?? []) as ZfsSeries[]) if (s.id === 'berth-cli' && report.cliCommands) s.commandsPerClone = report.cliCommands.one.perClone;
+  for (const s of (report.batch?.series ?? []) as ZfsSeries[]) if (s.id === 'berth-cli' && report.cliCommands?.batch) s.commandsPerClone = report.cliCommands.batch.perClone;
 
   report.loadAtEnd = loadavg();
   report.totalSeconds = (performance.now() - t0) / 1000;
@@ -602,7 +565,7 @@ function printReport(r: Record<string, any>): void {
   console.log(`\nberth zfs clone benchmark — ${r.env.kernel}, ${r.env.cpus} CPUs, node ${r.env.node}, ${r.env.zfs}; pool file on ${r.env.imageHostFs}; ${r.pool?.daemon ?? ''}`);
   console.log(`build: ${r.build}; CLI: ${r.cli ?? 'not measured'}; load average at start ${r.loadAtStart.map((x: number) => x.toFixed(2)).join(' ')}, at end ${r.loadAtEnd.map((x: number) => x.toFixed(2)).join(' ')}`);
   if (r.single) {
-    const list: Series[] = r.single.series;
+    const list: ZfsSeries[] = r.single.series;
     const bare = list.find((s) => s.id === 'bare')?.medianMs;
     console.log(`\n## one snapshot clone (${r.args.runs} runs each, interleaved; sync before each, clones destroyed after, untimed)`);
     console.log(table([
@@ -621,7 +584,7 @@ function printReport(r: Record<string, any>): void {
     console.log(table([['command', 'per clone', 'median ms (sum)'], ...b.commands.map((c: any) => [c.kind, String(c.countPerClone), ms(c.medianMsPerClone)])]));
   }
   if (r.batch) {
-    const list: Series[] = r.batch.series;
+    const list: ZfsSeries[] = r.batch.series;
     const bare = list.find((s) => s.id === 'bare')?.medianMs;
     console.log(`\n## ${r.batch.clones} snapshot clones of one base (${r.args.batchRuns} runs each, interleaved)`);
     console.log(table([
