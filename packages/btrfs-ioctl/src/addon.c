@@ -4,6 +4,10 @@
  * snapshot(source, dir, name, readOnly), create(dir, name) and destroy(dir, name) each
  * return a promise. A rejection is an Error with `errno` (the positive errno value),
  * `syscall` ("open" or "ioctl") and `path`; the JavaScript wrapper adds `code`.
+ * A snapshot resolves with what the same pool thread learnt about the filesystem
+ * afterwards, { fsid, quotas }: its UUID (BTRFS_IOC_FS_INFO) and whether qgroups are
+ * enabled on it (/sys/fs/btrfs/<fsid>/qgroups exists), or undefined for what it could
+ * not tell. The caller then needs no look at the mount table on the hot path.
  * Concurrent calls run in parallel threads, so the kernel can fold several snapshots
  * into one transaction commit.
  */
@@ -13,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/btrfs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -31,6 +36,8 @@ struct job {
   int error;            /* errno, 0 on success */
   const char *syscall;  /* what failed */
   const char *path;     /* on what */
+  char fsid[37];        /* OP_SNAPSHOT: the filesystem's UUID, "" if unknown */
+  int quotas;           /* OP_SNAPSHOT: 1 enabled, 0 not, -1 unknown */
 };
 
 static void free_job(struct job *job) {
@@ -44,6 +51,27 @@ static void fail(struct job *job, const char *syscall, const char *path) {
   job->error = errno;
   job->syscall = syscall;
   job->path = path;
+}
+
+/* After a snapshot: the filesystem's UUID, and whether sysfs shows qgroups enabled. */
+static void learn_filesystem(struct job *job, int dir) {
+  job->quotas = -1;
+  struct btrfs_ioctl_fs_info_args info;
+  memset(&info, 0, sizeof info);
+  if (ioctl(dir, BTRFS_IOC_FS_INFO, &info) < 0) return;
+  const unsigned char *u = info.fsid;
+  snprintf(job->fsid, sizeof job->fsid, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
+           u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+  char path[80];
+  snprintf(path, sizeof path, "/sys/fs/btrfs/%s/qgroups", job->fsid);
+  if (access(path, F_OK) == 0) {
+    job->quotas = 1;
+    return;
+  }
+  if (errno != ENOENT) return;
+  /* No qgroups directory: quotas are off, if sysfs knows the filesystem at all. */
+  snprintf(path, sizeof path, "/sys/fs/btrfs/%s", job->fsid);
+  if (access(path, F_OK) == 0) job->quotas = 0;
 }
 
 /* Runs on a pool thread: no napi calls here. */
@@ -66,6 +94,7 @@ static void execute(napi_env env, void *data) {
       args.flags = job->read_only ? BTRFS_SUBVOL_RDONLY : 0;
       memcpy(args.name, job->name, strlen(job->name));
       if (ioctl(dir, BTRFS_IOC_SNAP_CREATE_V2, &args) < 0) fail(job, "ioctl", job->dir);
+      else learn_filesystem(job, dir);
       close(source);
     }
   } else if (job->op == OP_CREATE) {
@@ -86,9 +115,21 @@ static void execute(napi_env env, void *data) {
 static void complete(napi_env env, napi_status status, void *data) {
   struct job *job = data;
   if (status == napi_ok && job->error == 0) {
-    napi_value undefined;
-    napi_get_undefined(env, &undefined);
-    napi_resolve_deferred(env, job->deferred, undefined);
+    napi_value result;
+    napi_get_undefined(env, &result);
+    if (job->op == OP_SNAPSHOT) {
+      napi_value value;
+      napi_create_object(env, &result);
+      if (job->fsid[0]) {
+        napi_create_string_utf8(env, job->fsid, NAPI_AUTO_LENGTH, &value);
+        napi_set_named_property(env, result, "fsid", value);
+      }
+      if (job->quotas >= 0) {
+        napi_get_boolean(env, job->quotas == 1, &value);
+        napi_set_named_property(env, result, "quotas", value);
+      }
+    }
+    napi_resolve_deferred(env, job->deferred, result);
   } else {
     int error = status == napi_ok ? job->error : ECANCELED;
     const char *syscall = status == napi_ok ? job->syscall : "queue";

@@ -32,7 +32,7 @@ import {
   type MountEntry,
 } from '@berth/core';
 import * as btrfs from './btrfs-cli.js';
-import { subvolumeOps, type SubvolumeMeans, type SubvolumeOps } from './subvolumes.js';
+import { subvolumeOps, type SnapshotFacts, type SubvolumeMeans, type SubvolumeOps } from './subvolumes.js';
 
 /** DI token: how the driver makes and deletes subvolumes ({@link SubvolumeMeans}). */
 export const BTRFS_SUBVOLUME_MEANS = Symbol.for('berth.btrfs.SubvolumeMeans');
@@ -110,16 +110,28 @@ export class BtrfsDriver implements StorageDriver, SnapshotCapable, NativeCopyCa
 
   async snapshot(source: Volume, target: ContainerRef, options: StorageOptions, ctx: OperationContext): Promise<SnapshotResult> {
     const { size } = btrfsOptionsSchema.parse(options);
-    // One look at the mount table serves both checks.
-    const mounts = await readMounts();
-    const sourceMount = await mountOf(source.rootfs.source, mounts);
-    if (!sameBtrfs(sourceMount, await mountOf(target.dir, mounts))) {
-      throw new BerthError('NotSupported', `cannot snapshot ${source.name} into ${target.dir}: not on the same btrfs filesystem (copy without --snapshot instead)`);
+    const crossing = () =>
+      `cannot snapshot ${source.name} into ${target.dir}: not on the same btrfs filesystem (copy without --snapshot instead)`;
+    // The ioctl itself refuses another filesystem (EXDEV) or a target that is not btrfs
+    // (ENOTTY) before it makes anything, and reports whether quotas are on: no look at
+    // the mount table per clone. btrfs-progs gets the same answers from the mount table.
+    let sourceMount: MountEntry | undefined;
+    if (this.subvolumes.via !== 'ioctl') {
+      const mounts = await readMounts();
+      sourceMount = await mountOf(source.rootfs.source, mounts);
+      if (!sameBtrfs(sourceMount, await mountOf(target.dir, mounts))) throw new BerthError('NotSupported', crossing());
     }
     const rootfs = paths.rootfs(target);
     await ctx.onUndo({ do: 'driver', driver: this.type, action: 'deleteSubvolumes', args: { path: rootfs } });
-    await this.subvolumes.snapshot(source.rootfs.source, rootfs);
-    await this.inheritLimit(source.rootfs.source, rootfs, size, sourceMount);
+    let facts: SnapshotFacts | void;
+    try {
+      facts = await this.subvolumes.snapshot(source.rootfs.source, rootfs);
+    } catch (error) {
+      const code = errnoCode((error as Error).cause);
+      if (code === 'EXDEV' || code === 'ENOTTY') throw new BerthError('NotSupported', `${crossing()} (${code})`, { cause: error });
+      throw error;
+    }
+    await this.inheritLimit(source.rootfs.source, rootfs, size, facts?.quotas ?? (await this.quotasEnabled(source.rootfs.source, sourceMount)));
     return { rootfs: { type: this.type, source: rootfs }, dependency: 'none' };
   }
 
@@ -229,9 +241,9 @@ export class BtrfsDriver implements StorageDriver, SnapshotCapable, NativeCopyCa
   }
 
   /** A clone keeps its source's limit (or gets the one asked for). */
-  private async inheritLimit(source: string, clone: string, size: string | undefined, sourceMount: MountEntry | undefined): Promise<void> {
+  private async inheritLimit(source: string, clone: string, size: string | undefined, quotasOn: boolean): Promise<void> {
     if (size !== undefined) return this.limit(clone, parseSize(size, 'size'));
-    if (this.runner.dryRun || !(await this.quotasEnabled(source, sourceMount))) return;
+    if (this.runner.dryRun || !quotasOn) return;
     const figures = btrfs.parseQgroupShow((await btrfs.qgroupShow(this.runner, source)).stdout);
     if (figures?.maxReferenced !== undefined) await btrfs.qgroupLimit(this.runner, clone, figures.maxReferenced);
   }

@@ -13,12 +13,21 @@ import * as btrfs from './btrfs-cli.js';
 export interface SubvolumeOps {
   /** `ioctl` or `btrfs-progs`: what `berth drivers` reports. */
   readonly via: 'ioctl' | 'btrfs-progs';
-  /** A writable snapshot of the subvolume `source` made at `target` (which must not exist). */
-  snapshot(source: string, target: string): Promise<void>;
+  /**
+   * A writable snapshot of the subvolume `source` made at `target` (which must not exist).
+   * It may resolve with what it learnt of the filesystem on the way (the ioctls do).
+   */
+  snapshot(source: string, target: string): Promise<SnapshotFacts | void>;
   /** A new empty subvolume at `path`. */
   create(path: string): Promise<void>;
   /** Deletes the subvolume `path` (which must hold no other subvolume). */
   delete(path: string): Promise<void>;
+}
+
+/** Learnt while making a snapshot; what is absent, the driver finds out itself. */
+export interface SnapshotFacts {
+  /** Whether qgroups are enabled on the filesystem. */
+  readonly quotas?: boolean;
 }
 
 /** How the driver picks: `auto` uses the ioctls when the addon loaded and this is no dry run. */
@@ -89,9 +98,9 @@ const REASONS: Readonly<Record<string, string>> = {
   ENOTEMPTY: 'it still holds subvolumes',
 };
 
-async function explained(call: Promise<void>, what: string): Promise<void> {
+async function explained<T>(call: Promise<T>, what: string): Promise<T> {
   try {
-    await call;
+    return await call;
   } catch (error) {
     const code = errnoCode(error);
     if (code === undefined) throw error;

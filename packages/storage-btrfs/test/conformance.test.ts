@@ -157,6 +157,38 @@ describe('storage-btrfs', function () {
       expect(await berth.exists('c1')).to.equal(false);
     });
 
+    it('refuses a snapshot clone of a btrfs container onto another filesystem in one line, touching nothing, by either means', async () => {
+      // base's rootfs stays on the testbed; the clone would land in an lxcpath on a second
+      // btrfs (the ioctl says EXDEV) or on a filesystem that is not btrfs (ENOTTY).
+      await berth.create({ name: 'base', backend: 'btrfs' });
+      const baseConfig = await readFile(join(lxcpath, 'base', 'config'), 'utf8');
+      const second = await makeLoopFilesystem({ fstype: 'btrfs', size: '256M', runner });
+      const places = [await makeTemporaryLxcpath(second.mountpoint), await makeTemporaryLxcpath()];
+      try {
+        for (const place of places) {
+          await mkdir(join(place.lxcpath, 'base'));
+          await writeFile(join(place.lxcpath, 'base', 'config'), baseConfig);
+          for (const [means, module] of [['ioctl', btrfsModule], ['btrfs-progs', createBtrfsModule({ subvolumes: 'btrfs-progs' })]] as const) {
+            const before = await listLxcpath(place.lxcpath);
+            const system = { ...LXC_DEFAULTS, lxcpath: place.lxcpath, defaultConfig: join(place.lxcpath, '.none') };
+            const there = (await createBerth({ modules: [module], lxcpath: place.lxcpath, system })).berth;
+            const [outcome] = await there.copy({ source: 'base', targets: ['c1'], snapshot: true });
+            const what = `${means} into ${place.lxcpath}`;
+            expect(outcome?.ok, what).to.equal(false);
+            const error = outcome && !outcome.ok ? outcome.error : undefined;
+            expect(BerthError.is(error, 'NotSupported'), `${what}: ${String(error)}`).to.equal(true);
+            expect(error!.message, what).to.match(/cannot snapshot base into .*: not on the same btrfs filesystem/);
+            expect(error!.message, what).to.not.include('\n');
+            expect(await listLxcpath(place.lxcpath), what).to.deep.equal(before);
+          }
+        }
+        expect((await subvolumes()).filter((p) => !p.endsWith('base/rootfs'))).to.deep.equal([]);
+      } finally {
+        for (const place of places) await place.teardown();
+        await second.teardown();
+      }
+    });
+
     it('says clearly when the lxcpath is not on btrfs', async () => {
       const elsewhere = await makeTemporaryLxcpath();
       try {
@@ -235,7 +267,11 @@ describe('storage-btrfs', function () {
         const b = join(lxcpath, 'b');
         await ioctl().create(a);
         await writeFile(join(a, 'file'), 'data');
-        await ioctl().snapshot(a, b);
+        // The snapshot reports the filesystem it was made on, as sysfs names it, and that quotas are off.
+        const facts = await ioctl().snapshot(a, b);
+        const fsid = (await runner.run(['findmnt', '-n', '-o', 'UUID', '--target', lxcpath], { readOnly: true })).stdout.trim();
+        expect(facts).to.deep.equal({ fsid, quotas: false });
+        expect(existsSync(join('/sys/fs/btrfs', fsid))).to.equal(true);
         expect(await readFile(join(b, 'file'), 'utf8')).to.equal('data');
         const aUuid = /^\s*UUID:\s+(\S+)/m.exec(await show(a))![1];
         expect(await show(b)).to.match(new RegExp(`Parent UUID:\\s+${aUuid}`));
