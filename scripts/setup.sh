@@ -24,7 +24,7 @@ BERTH_SYSTEM_PACKAGES=(
   kmod           # modprobe
   procps         # sysctl: proxy_arp/proxy_ndp of veth router mode
   tar xz-utils   # --tarball sources
-  # Native addons built at install (os-lock's fcntl locks, @berth/btrfs-ioctl): node-gyp
+  # Native addons built at install (@berth/fcntl-lock, @berth/btrfs-ioctl): node-gyp
   # needs a C compiler, make and python3 (Node's headers come with Node).
   gcc make python3 libc6-dev linux-libc-dev
   # The LVM tests' VM (test/vm/, pnpm test:lvm): this kernel has no device-mapper.

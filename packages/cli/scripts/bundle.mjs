@@ -4,7 +4,7 @@
 // One file instead of some 360 modules, CommonJS instead of the ES module loader, and
 // no recompilation on every run: start-up drops from about 0.5 s to about 0.13 s.
 //
-// os-lock and @berth/btrfs-ioctl are native addons, loaded from node_modules. tsyringe
+// @berth/fcntl-lock and @berth/btrfs-ioctl are native addons, loaded from node_modules. tsyringe
 // is bundled too; plugins share it through Node's module cache (see the loader).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -55,7 +55,7 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['os-lock', '@berth/btrfs-ioctl'],
+  external: ['@berth/fcntl-lock', '@berth/btrfs-ioctl'],
   // The CLI reads its version from ../package.json relative to its own file.
   define: { 'import.meta.url': 'berthBundleUrl' },
   banner: { js: "const berthBundleUrl = require('node:url').pathToFileURL(__filename).href;" },

@@ -1,7 +1,7 @@
-import { constants, writeSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, mkdirSync, openSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { lstat, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lock as fcntlLock } from 'os-lock';
+import { tryLock } from '@berth/fcntl-lock';
 import { errnoCode } from '../errors.js';
 import type { OperationKind } from '../events.js';
 import type { Volume } from '../contracts/storage.js';
@@ -64,8 +64,7 @@ export interface JournalEntry {
 const liveEntryPaths = new Set<string>();
 
 export class Journal {
-  /** Made once per instance; a journal directory removed meanwhile is made again. */
-  private made: Promise<void> | undefined;
+  private made = false;
 
   constructor(readonly lxcpath: string) {}
 
@@ -74,36 +73,40 @@ export class Journal {
   }
 
   async begin(entry: Omit<JournalEntry, 'id' | 'pid' | 'startedAt' | 'undo'>): Promise<JournalRecord> {
+    // Synchronous, like appendLine: a handful of metadata syscalls per operation, each
+    // far cheaper than a thread-pool round trip (see lock.ts).
     const id = uniqueSuffix();
     const path = join(this.dir, `${id}.log`);
     const newborn = join(this.dir, `${id}.new`);
-    const create = () => open(newborn, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o600);
-    await (this.made ??= this.makeDir());
-    let handle: FileHandle;
+    const create = () => openSync(newborn, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o600);
+    if (!this.made) this.makeDir();
+    let fd: number;
     try {
-      handle = await create();
+      fd = create();
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw error;
-      await (this.made = this.makeDir());
-      handle = await create();
+      this.makeDir();
+      fd = create();
     }
     try {
-      await fcntlLock(handle.fd, { exclusive: true, immediate: true });
+      if (!tryLock(fd, true)) throw new Error(`journal entry ${newborn} is locked by another process`);
       const header: JournalHeader = { ...entry, id, pid: process.pid, startedAt: new Date().toISOString() };
-      appendLine(handle, header);
-      await rename(newborn, path);
+      appendLine(fd, header);
+      renameSync(newborn, path);
     } catch (error) {
-      await rm(newborn, { force: true });
-      await handle.close();
+      rmSync(newborn, { force: true });
+      closeSync(fd);
       throw error;
     }
     liveEntryPaths.add(path);
-    return new JournalRecord(path, handle, id);
+    return new JournalRecord(path, fd, id);
   }
 
-  private async makeDir(): Promise<void> {
-    await mkdir(this.lxcpath, { recursive: true, mode: 0o755 });
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+  /** Made once per instance; a journal directory removed meanwhile is made again. */
+  private makeDir(): void {
+    mkdirSync(this.lxcpath, { recursive: true, mode: 0o755 });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.made = true;
   }
 
   /** Journal entries whose process is gone: each is locked for the caller to recover. */
@@ -129,9 +132,7 @@ export class Journal {
         if (errnoCode(error) === 'ENOENT') continue; // finished (or born) meanwhile
         throw error;
       }
-      try {
-        await fcntlLock(handle.fd, { exclusive: true, immediate: true });
-      } catch {
+      if (!tryLock(handle.fd, true)) {
         await handle.close(); // its process is alive and working
         continue;
       }
@@ -199,7 +200,7 @@ export function parseJournal(text: string): JournalEntry | undefined {
   return { ...header, undo };
 }
 
-function appendLine(handle: FileHandle, value: JournalHeader | JournalChange): void {
+function appendLine(fd: number, value: JournalHeader | JournalChange): void {
   // Synchronous on purpose: a line is a few hundred bytes, it must be in the file before
   // the side effect it guards starts, and one write costs far less than a round trip
   // through the thread pool, where a batch of clones queues it behind their snapshots.
@@ -207,7 +208,7 @@ function appendLine(handle: FileHandle, value: JournalHeader | JournalChange): v
   // page cache survives that; an fsync per step cost more than a whole btrfs clone.
   const data = Buffer.from(`${JSON.stringify(value)}\n`);
   let written = 0;
-  while (written < data.length) written += writeSync(handle.fd, data, written);
+  while (written < data.length) written += writeSync(fd, data, written);
 }
 
 export interface OrphanedEntry {
@@ -223,16 +224,16 @@ export class JournalRecord {
 
   constructor(
     private readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly fd: number,
     readonly id: string,
   ) {}
 
   async addUndo(step: UndoStep): Promise<void> {
-    appendLine(this.handle, { undo: step });
+    appendLine(this.fd, { undo: step });
   }
 
   async setUndo(steps: readonly UndoStep[]): Promise<void> {
-    appendLine(this.handle, { set: [...steps] });
+    appendLine(this.fd, { set: [...steps] });
   }
 
   /** Leaves the entry for `berth recover` (its undo failed) and lets go of its lock. */
@@ -240,17 +241,22 @@ export class JournalRecord {
     if (this.closed) return;
     this.closed = true;
     liveEntryPaths.delete(this.path);
-    await this.handle.close();
+    closeSync(this.fd);
   }
 
-  /** The operation is over (done or undone): forget it. */
+  /** The operation is over (done or undone): forget it. Unlinked before the lock goes (see orphans). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     liveEntryPaths.delete(this.path);
-    await unlink(this.path).catch((error: unknown) => {
-      if (errnoCode(error) !== 'ENOENT') throw error;
-    });
-    await this.handle.close();
+    try {
+      unlinkSync(this.path);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') {
+        closeSync(this.fd);
+        throw error;
+      }
+    }
+    closeSync(this.fd);
   }
 }
