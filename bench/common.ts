@@ -1,6 +1,6 @@
 /** Shared helpers of the berth benchmarks: commands, loop-mounted host filesystems, containers, cleanup. */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -36,6 +36,50 @@ export async function run(argv: readonly string[], options: Record<string, unkno
   if (state.aborted && !inCleanup.getStore()) throw new Error('interrupted');
   const [file, ...rest] = argv;
   return execa(file!, rest, { stdin: 'ignore', ...options });
+}
+
+export interface SpawnTimedOptions {
+  /** The child's whole environment (default process.env): not merged into process.env as execa's is. */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Written to the child's stdin (else stdin is /dev/null). */
+  input?: string;
+}
+
+/** How much of a timed command's stderr is kept (its end) for the error. */
+const STDERR_KEEP = 4096;
+
+/**
+ * Runs a command inside a timed region: node's spawn with an argv (no shell, no execa,
+ * whose ~2 ms per spawn would weigh on a contender that spawns 100 processes against one
+ * that spawns one). stdout is dropped, the last 4 KB of stderr kept. Resolves on exit 0;
+ * else rejects with a one-line Error (the argv and stderr's last line) whose `stderr` is
+ * the kept tail. Starts nothing after a signal, as `run` (its children are found in /proc).
+ */
+export function spawnTimed(argv: readonly string[], options: SpawnTimedOptions = {}): Promise<void> {
+  if (state.aborted && !inCleanup.getStore()) return Promise.reject(new Error('interrupted'));
+  const [file, ...args] = argv;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file!, args, {
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'],
+      shell: false,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    });
+    let stderr = '';
+    const fail = (why: string) => {
+      const last = stderr.trim().split('\n').slice(-1)[0];
+      reject(Object.assign(new Error(`${argv.join(' ')}: ${why}${last ? ` — ${last}` : ''}`), { stderr }));
+    };
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-STDERR_KEEP); });
+    if (options.input !== undefined) {
+      child.stdin!.on('error', () => {}); // EPIPE if it exits without reading: its exit code tells
+      child.stdin!.end(options.input);
+    }
+    child.on('error', (error) => fail(error.message));
+    child.on('close', (code, signal) => (code === 0 ? resolve() : fail(signal ? `killed by ${signal}` : `exit ${code}`)));
+  });
 }
 
 /** This process's own children (ours, and those berth's runner started in-process). */
@@ -376,12 +420,17 @@ export async function unmountDatasets(dataset: string): Promise<void> {
   }
 }
 
-/** Retries a zfs command that zfs-fuse answers "busy" for a moment after an unmount. */
-export async function zfsRetry(argv: readonly string[], attempts = 20): Promise<void> {
+/**
+ * Retries a zfs command that zfs-fuse answers "busy" for a moment after an unmount.
+ * `timed`: inside a timed region, each attempt by spawnTimed.
+ */
+export async function zfsRetry(argv: readonly string[], { attempts = 20, timed = false } = {}): Promise<void> {
   for (let i = 0; ; i++) {
-    const r = await run(argv, { reject: false });
-    if (r.exitCode === 0) return;
-    if (i >= attempts || !/busy/i.test(r.stderr)) throw new Error(`${argv.join(' ')}: ${r.stderr.trim()}`);
+    const stderr = timed
+      ? await spawnTimed(argv).then(() => undefined, (error: Error & { stderr?: string }) => error.stderr || error.message)
+      : await run(argv, { reject: false }).then((r) => (r.exitCode === 0 ? undefined : r.stderr));
+    if (stderr === undefined) return;
+    if (i >= attempts || !/busy/i.test(stderr)) throw new Error(`${argv.join(' ')}: ${stderr.trim()}`);
     await new Promise((res) => setTimeout(res, 250));
   }
 }
@@ -535,7 +584,9 @@ export async function measureInterleaved<R>(title: string, contenders: Contender
       } catch (error) {
         const e = error as Error & { stderr?: string; stdout?: string };
         const lines = `${e.stderr ?? ''}\n${e.stdout ?? ''}`.split('\n').map((l) => l.trim()).filter(Boolean);
-        s.error = `${e.message.split('\n')[0]}${e.stderr ? ` — ${e.stderr.trim().split('\n').slice(-1)[0]}` : ''}`;
+        const first = e.message.split('\n')[0]!;
+        const last = e.stderr?.trim().split('\n').slice(-1)[0];
+        s.error = last && !first.includes(last) ? `${first} — ${last}` : first; // spawnTimed's message has it
         s.errorDetail = [...lines.slice(-12), ...(c.diagnose ? await c.diagnose(tag).catch((d) => [`diagnosis failed: ${(d as Error).message}`]) : [])];
         log(`${title} ${c.label} FAILED: ${s.error}${s.errorDetail.length ? `\n  ${s.errorDetail.join('\n  ')}` : ''}`);
       } finally {

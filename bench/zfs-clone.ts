@@ -19,7 +19,11 @@
  *   node --import tsx --conditions=berth-source bench/zfs-clone.ts [--runs 11] [--batch 100]
  *        [--batch-runs 3] [--concurrency 1,4,16] [--no-build] [--image-dir DIR] [--cli BIN]
  *
- * Every external command runs through execa with an argv array. Everything the run makes
+ * Every external command runs with an argv array, never a shell. The timed ones (the bare
+ * zfs commands, mount, the CLI) are spawned with plain child_process.spawn (spawnTimed),
+ * not execa: execa adds 1.5–2.5 ms per spawn, which would inflate 200 sequential bare
+ * commands against one berth process; so every contender pays the same small per-spawn
+ * cost. Setup, cleanup and the untimed `-v` runs use execa (run). Everything the run makes
  * (clones, the pool, the zfs-fuse daemon it started, the sparse file, lock dirs, mount
  * anchors) is removed at the end, also on failure or SIGINT/SIGTERM; the run fails if the
  * pool, a mount, the daemon it started or the work directory is left.
@@ -44,6 +48,7 @@ import {
   run,
   runCleanups,
   setupZfsPool,
+  spawnTimed,
   toolVersion,
   unmountDatasets,
   zfsRetry,
@@ -321,7 +326,7 @@ async function main(): Promise<void> {
 
     const node = process.execPath;
     const cliArgv = (...rest: string[]) => [node, args.cli, '-P', lxcpath, ...rest];
-    const cli = (...rest: string[]) => run(cliArgv(...rest), { env: bed.cliEnv });
+    const cli = (...rest: string[]) => spawnTimed(cliArgv(...rest), { env: { ...process.env, ...bed.cliEnv } });
     const lib = await makePlainLib(bed, 1);
     const traced = await makeBerthLib(lxcpath, { zfs: true, system, copyConcurrency: 1 });
     const spans: { label: string; ms: number }[] = [];
@@ -346,13 +351,13 @@ async function main(): Promise<void> {
     const single: Contender<number | undefined>[] = [
       {
         id: 'bare', label: 'zfs snapshot + zfs clone (bare, 2 commands)',
-        run: async (tag) => { for (const a of bareArgv(tag)) await run(a); return 2; },
+        run: async (tag) => { for (const a of bareArgv(tag)) await spawnTimed(a); return 2; },
       },
       {
         id: 'bare3', label: 'bare + zfs set mountpoint (3 commands)',
         run: async (tag) => {
-          for (const a of bareArgv(tag)) await run(a);
-          await run([zfsBin, 'set', `mountpoint=${join(lxcpath, `s-${tag}`, 'rootfs')}`, `${root}/s-${tag}`]);
+          for (const a of bareArgv(tag)) await spawnTimed(a);
+          await spawnTimed([zfsBin, 'set', `mountpoint=${join(lxcpath, `s-${tag}`, 'rootfs')}`, `${root}/s-${tag}`]);
           return 3;
         },
       },
@@ -366,13 +371,13 @@ async function main(): Promise<void> {
           const snap = `${bed.base}@lean-${tag}`;
           const dataset = `${root}/x-${tag}`;
           const home = join(lxcpath, `x-${tag}`, 'rootfs');
-          await run([zfsBin, 'snapshot', snap]);
-          await run([zfsBin, 'clone', '-o', 'canmount=noauto', '-o', `mountpoint=${home}`, snap, dataset]);
+          await spawnTimed([zfsBin, 'snapshot', snap]);
+          await spawnTimed([zfsBin, 'clone', '-o', 'canmount=noauto', '-o', `mountpoint=${home}`, snap, dataset]);
           let commands = 3;
-          if (!isMounted(dataset, home)) { await run([zfsBin, 'mount', dataset]); commands++; }
+          if (!isMounted(dataset, home)) { await spawnTimed([zfsBin, 'mount', dataset]); commands++; }
           const hostname = join(home, 'etc/hostname');
           if ((await readFile(hostname, 'utf8')).trim() === 'base') await writeFile(hostname, `x-${tag}\n`);
-          await zfsRetry([zfsBin, 'unmount', dataset]);
+          await zfsRetry([zfsBin, 'unmount', dataset], { timed: true });
           return commands;
         },
       },
@@ -474,7 +479,7 @@ async function main(): Promise<void> {
         {
           id: 'bare', label: `${n} × (zfs snapshot + zfs clone), sequential`,
           run: async (tag) => {
-            for (let i = 1; i <= n; i++) for (const a of bareArgv(`${tag}-${i}`)) await run(a);
+            for (let i = 1; i <= n; i++) for (const a of bareArgv(`${tag}-${i}`)) await spawnTimed(a);
             return 2 * n;
           },
         },
