@@ -397,7 +397,7 @@ export class Berth {
         keepHwaddr: request.keepHwaddr ?? false,
         keepName: request.keepName ?? false,
       });
-      await this.fs.writeFileAtomic(paths.config(target), config.toString(), 0o640);
+      await this.fs.writeNewFile(paths.config(target), config.toString(), 0o640);
       if (!request.keepName) await this.updateHostname(driver, volume, sourceConfig.get('lxc.uts.name') ?? source.name, target.name, op);
       let dependsOn: readonly DependencyRecord[] = [];
       if (dependency === 'source') dependsOn = [{ lxcpath: source.lxcpath, name: source.name }];

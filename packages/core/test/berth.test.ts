@@ -125,6 +125,24 @@ describe('Berth facade (dir and overlay drivers)', function () {
       await expectBerthError(berth.destroy('base'), 'FailedPrecondition');
     });
 
+    it('a copy’s directory is 0770 and its config 0640, as LXC makes them, whatever the umask', async () => {
+      const { berth, lxcpath } = await setup();
+      await createFrom(berth, 'base');
+      const before = process.umask(0o077);
+      try {
+        expect((await berth.copy({ source: 'base', targets: ['narrow'] }))[0]?.ok).to.equal(true);
+        process.umask(0);
+        expect((await berth.copy({ source: 'base', targets: ['wide'] }))[0]?.ok).to.equal(true);
+      } finally {
+        process.umask(before);
+      }
+      for (const name of ['narrow', 'wide']) {
+        expect((await lstat(join(lxcpath, name))).mode & 0o7777, name).to.equal(0o770);
+        expect((await lstat(join(lxcpath, name, 'config'))).mode & 0o7777, name).to.equal(0o640);
+        expect(await readdir(join(lxcpath, name))).to.deep.equal(['config', 'rootfs']);
+      }
+    });
+
     it('one bad target among good ones fails alone', async () => {
       const { berth, lxcpath } = await setup();
       await createFrom(berth, 'base');

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, basename, join, resolve, sep } from 'node:path';
 import { inject, injectable } from 'tsyringe';
@@ -33,7 +33,7 @@ export class HostFs {
   async mkdir(path: string, mode = 0o755): Promise<void> {
     if (this.planned(`mkdir -m ${mode.toString(8)} ${path}`)) return;
     mkdirSync(path, { mode });
-    chmodSync(path, mode); // umask must not narrow what LXC expects
+    if ((lstatSync(path).mode & 0o7777) !== mode) chmodSync(path, mode); // umask must not narrow what LXC expects
   }
 
   async mkdirp(path: string, mode = 0o755): Promise<void> {
@@ -49,18 +49,27 @@ export class HostFs {
   async writeFileAtomic(path: string, data: string, mode = 0o640): Promise<void> {
     if (this.planned(`write ${path}`)) return;
     const temporary = join(dirname(path), `.${basename(path)}.${uniqueSuffix()}.tmp`);
-    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     try {
-      try {
-        const bytes = Buffer.from(data);
-        for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
-        fchmodSync(fd, mode);
-      } finally {
-        closeSync(fd);
-      }
+      writeExclusive(temporary, data, mode);
       renameSync(temporary, path);
     } catch (error) {
       await rm(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * Writes a file that must not exist yet, in a directory nobody else uses until the
+   * operation ends (a new container's config: its `partial` marker is held, and a
+   * crash removes the whole directory). No temporary file and rename: on btrfs, each
+   * is a metadata change that waits behind a batch's snapshot commits.
+   */
+  async writeNewFile(path: string, data: string, mode = 0o640): Promise<void> {
+    if (this.planned(`write ${path}`)) return;
+    try {
+      writeExclusive(path, data, mode);
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') await rm(path, { force: true });
       throw error;
     }
   }
@@ -138,4 +147,18 @@ export function isInside(parent: string, child: string): boolean {
   const p = resolve(parent);
   const c = resolve(child);
   return c === p || c.startsWith(p.endsWith(sep) ? p : p + sep);
+}
+
+/** Creates `path` (which must not exist, and is not followed if a symlink) holding `data`, with exactly `mode`. */
+function writeExclusive(path: string, data: string, mode: number): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    const bytes = Buffer.from(data);
+    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    // The umask must not narrow the mode asked for. Looking first is a read, where a
+    // chmod is a metadata change (on btrfs, one that waits behind snapshot commits).
+    if ((fstatSync(fd).mode & 0o7777) !== mode) fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
 }
