@@ -511,7 +511,7 @@ async function main(): Promise<void> {
     // Grouped: what the issue asks about.
     const group = (label: string): string => {
       if (label.startsWith('cmd btrfs subvolume snapshot') || label.startsWith('subvolume snapshot')) return 'the snapshot itself (ioctl, or btrfs subvolume snapshot command)';
-      if (/^btrfs\.quotasEnabled|^btrfs\.inheritLimit|^cmd btrfs qgroup show/.test(label)) return 'quota check (inheritLimit: spawns btrfs qgroup show, which fails: quotas off)';
+      if (/^btrfs\.quotasEnabled|^btrfs\.inheritLimit|^cmd btrfs qgroup show/.test(label)) return 'quota check (inheritLimit: from the snapshot ioctl; btrfs qgroup show only with quotas on)';
       if (label.startsWith('cmd ')) return `other commands (${label.slice(4)})`;
       if (label.startsWith('lock partial')) return 'partial marker (lock + remove)';
       if (label.startsWith('fs.removeFile(partial)')) return 'partial marker (lock + remove)';
