@@ -394,6 +394,26 @@ describe('berth CLI', function () {
       expect(await json<unknown[]>(['ls'])).to.deep.equal([]);
     });
 
+    it('destroys several containers in the order given; a refused one stops only itself', async function () {
+      await skipUnlessOverlay(this);
+      await ok(['create', 'base']);
+      await ok(['copy', '-s', 'base', 'c1', 'c2']);
+      await ok(['create', 'other']);
+      // base first: refused (its clones still exist), while the clones and other go.
+      const refused = await berth(['destroy', 'base', 'c1', 'c2', 'other']);
+      expect(refused.exitCode).to.equal(1);
+      const stderr = String(refused.stderr).trim().split('\n');
+      expect(stderr).to.have.length(1);
+      expect(stderr[0]).to.match(/^berth: base: cannot destroy base: (c1, c2|c2, c1) depend on it; destroy them first$/);
+      expect(String(refused.stdout)).to.equal('destroyed c1\ndestroyed c2\ndestroyed other\n');
+      expect((await json<{ name: string }[]>(['ls'])).map((c) => c.name)).to.deep.equal(['base']);
+      await ok(['copy', '-s', 'base', 'c3']);
+      expect(await json(['destroy', 'c3', 'base'])).to.deep.equal({ destroyed: ['c3', 'base'], failed: [] });
+      expect(await json<unknown[]>(['ls'])).to.deep.equal([]);
+      expectOneLineError(await berth(['destroy', 'x', 'x']), 2, /x is named twice/);
+      expectOneLineError(await berth(['destroy', 'ok', '../etc']), 2, /name/);
+    });
+
     it('needs --with-snapshots for a container with snapshots', async function () {
       await ok(['create', 'c1']);
       await ok(['snapshot', 'c1']);
