@@ -44,6 +44,8 @@ export interface SpawnTimedOptions {
   cwd?: string;
   /** Written to the child's stdin (else stdin is /dev/null). */
   input?: string;
+  /** Killed (SIGTERM) after this long, which fails the run. */
+  timeoutMs?: number;
 }
 
 /** How much of a timed command's stderr is kept (its end) for the error. */
@@ -77,8 +79,13 @@ export function spawnTimed(argv: readonly string[], options: SpawnTimedOptions =
       child.stdin!.on('error', () => {}); // EPIPE if it exits without reading: its exit code tells
       child.stdin!.end(options.input);
     }
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), options.timeoutMs);
     child.on('error', (error) => fail(error.message));
-    child.on('close', (code, signal) => (code === 0 ? resolve() : fail(signal ? `killed by ${signal}` : `exit ${code}`)));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else fail(signal ? `killed by ${signal}${timer && options.timeoutMs !== undefined ? ` (time-boxed at ${options.timeoutMs} ms)` : ''}` : `exit ${code}`);
+    });
   });
 }
 

@@ -33,6 +33,7 @@ import {
   resetBaseRecords,
   run,
   runCleanups,
+  spawnTimed,
   setupHostFs,
   timed,
   toolVersion,
@@ -267,7 +268,7 @@ async function main(): Promise<void> {
         if (haveCli) {
           full.push({
             id: 'berth-cli', label: 'berth copy (CLI)',
-            run: async (t) => { await run([process.execPath, args.cli, '-P', host.lxcpath, 'copy', 'base', t]); },
+            run: async (t) => { await spawnTimed([process.execPath, args.cli, '-P', host.lxcpath, 'copy', 'base', t]); },
             rootfsOf: containerDir, target: (r) => `t${r}-cli`, remove: (t) => removeContainer(host, t),
           });
         }
@@ -279,17 +280,17 @@ async function main(): Promise<void> {
           },
           {
             id: 'lxc-copy', label: 'lxc-copy',
-            run: async (t) => { await run(['lxc-copy', '-P', host.lxcpath, '-n', 'base', '-N', t]); },
+            run: async (t) => { await spawnTimed(['lxc-copy', '-P', host.lxcpath, '-n', 'base', '-N', t]); },
             rootfsOf: containerDir, target: (r) => `t${r}-lxc`, remove: (t) => removeContainer(host, t),
           },
           {
             id: 'cp', label: 'cp -a',
-            run: async (t) => { await run(['cp', '-a', baseRootfs, t]); },
+            run: async (t) => { await spawnTimed(['cp', '-a', baseRootfs, t]); },
             rootfsOf: (t) => t, target: (r) => join(host.plain, `cp-${r}`), remove: (t) => rm(t, { recursive: true, force: true }),
           },
           {
             id: 'rsync', label: 'rsync -aHAX',
-            run: async (t) => { await run(['rsync', '-aHAX', `${baseRootfs}/`, `${t}/`]); },
+            run: async (t) => { await spawnTimed(['rsync', '-aHAX', `${baseRootfs}/`, `${t}/`]); },
             rootfsOf: (t) => t, target: (r) => join(host.plain, `rsync-${r}`), remove: (t) => rm(t, { recursive: true, force: true }),
           },
         );
@@ -322,7 +323,7 @@ async function main(): Promise<void> {
           if (haveCli) {
             snap.push({
               id: 'berth-cli', label: 'berth copy -s (CLI)',
-              run: async (t) => { await run([process.execPath, args.cli, '-P', host.lxcpath, 'copy', '-s', 'base', t]); },
+              run: async (t) => { await spawnTimed([process.execPath, args.cli, '-P', host.lxcpath, 'copy', '-s', 'base', t]); },
               rootfsOf: containerDir, target: (r) => `s${r}-cli`, remove: snapRemove,
             });
           }
@@ -334,7 +335,7 @@ async function main(): Promise<void> {
             },
             {
               id: 'lxc-copy', label: 'lxc-copy -s',
-              run: async (t) => { await run(['lxc-copy', '-P', host.lxcpath, '-n', 'base', '-N', t, '-s']); },
+              run: async (t) => { await spawnTimed(['lxc-copy', '-P', host.lxcpath, '-n', 'base', '-N', t, '-s']); },
               rootfsOf: containerDir, target: (r) => `s${r}-lxc`, remove: snapRemove,
             },
           );
@@ -412,7 +413,7 @@ async function batchClones(host: HostFsSetup, lib: BerthLib, args: Args): Promis
   if (existsSync(args.cli)) {
     const list = names('bc');
     await one('berth-cli', `berth copy -s base bc1..bc${n} (CLI, one process)`, list, async () => {
-      await run([process.execPath, args.cli, '-P', host.lxcpath, 'copy', '-s', 'base', ...list], { timeout: timeboxMs });
+      await spawnTimed([process.execPath, args.cli, '-P', host.lxcpath, 'copy', '-s', 'base', ...list], { timeoutMs: timeboxMs });
       return n;
     });
   }
@@ -429,7 +430,7 @@ async function batchClones(host: HostFsSetup, lib: BerthLib, args: Args): Promis
       let made = 0;
       for (const name of list) {
         if (performance.now() > deadline) break;
-        await run(['lxc-copy', '-P', host.lxcpath, '-n', 'base', '-N', name, '-s']);
+        await spawnTimed(['lxc-copy', '-P', host.lxcpath, '-n', 'base', '-N', name, '-s']);
         made++;
       }
       return made;
@@ -445,14 +446,14 @@ async function measureStartup(bin: string): Promise<{ nodeBaseline: number; cliH
   const coldNode: number[] = [];
   const coldCli: number[] = [];
   for (let i = 0; i < 5; i++) {
-    warmNode.push((await timed(() => run([process.execPath, '-e', '0']))).seconds);
-    warmCli.push((await timed(() => run([process.execPath, bin, '--help'], { reject: false }))).seconds);
+    warmNode.push((await timed(() => spawnTimed([process.execPath, '-e', '0']))).seconds);
+    warmCli.push((await timed(() => spawnTimed([process.execPath, bin, '--help']))).seconds);
   }
   for (let i = 0; i < 3; i++) {
     await dropCaches();
-    coldNode.push((await timed(() => run([process.execPath, '-e', '0']))).seconds);
+    coldNode.push((await timed(() => spawnTimed([process.execPath, '-e', '0']))).seconds);
     await dropCaches();
-    coldCli.push((await timed(() => run([process.execPath, bin, '--help'], { reject: false }))).seconds);
+    coldCli.push((await timed(() => spawnTimed([process.execPath, bin, '--help']))).seconds);
   }
   return { nodeBaseline: median(warmNode), cliHelp: median(warmCli), nodeCold: median(coldNode), cliHelpCold: median(coldCli) };
 }
