@@ -365,10 +365,12 @@ export class Berth {
     let options = parseOptions(driver, request.options ?? {});
     const sourceConfig = request.sourceConfig ?? LxcConfig.parse(await readFile(paths.config(source), 'utf8'));
 
+    const oldHostname = sourceConfig.get('lxc.uts.name') ?? source.name;
     const partial = await this.prepareContainerDir(target, op);
     try {
       let rootfs: RootfsSpec;
       let dependency: 'none' | 'source' | 'inherited' = 'none';
+      let hostnameDone = false;
       if (cow && canSnapshot(driver)) {
         const result = await driver.snapshot(source, target, options, op);
         rootfs = result.rootfs;
@@ -389,8 +391,14 @@ export class Berth {
         await op.onUndo({ do: 'destroyVolume', volume: { ...target, rootfs } });
         const targetVolume: Volume = { ...target, rootfs };
         await withRootfs(this.fs, sourceDriver, source, op, this.scratchDir, (from) =>
-          withRootfs(this.fs, driver, targetVolume, op, this.scratchDir, (to) => copyTree(this.runner, from, to, op, this.wantsProgress())),
+          withRootfs(this.fs, driver, targetVolume, op, this.scratchDir, async (to) => {
+            await copyTree(this.runner, from, to, op, this.wantsProgress());
+            // The hostname now, while the copy is mounted: a block backend (loop, LVM)
+            // would otherwise mount the new volume a second time for this one file.
+            if (!request.keepName && !this.runner.dryRun) await updateHostnameFile(to, oldHostname, target.name);
+          }),
         );
+        hostnameDone = true;
       }
       const volume: Volume = { ...target, rootfs };
       const config = cloneConfig(sourceConfig, source, target, formatRootfs(rootfs), {
@@ -398,7 +406,7 @@ export class Berth {
         keepName: request.keepName ?? false,
       });
       await this.fs.writeNewFile(paths.config(target), config.toString(), 0o640);
-      if (!request.keepName) await this.updateHostname(driver, volume, sourceConfig.get('lxc.uts.name') ?? source.name, target.name, op);
+      if (!request.keepName && !hostnameDone) await this.updateHostname(driver, volume, oldHostname, target.name, op);
       let dependsOn: readonly DependencyRecord[] = [];
       if (dependency === 'source') dependsOn = [{ lxcpath: source.lxcpath, name: source.name }];
       if (dependency === 'inherited') dependsOn = (await readDependencyFile(paths.rdepends(source))).records;

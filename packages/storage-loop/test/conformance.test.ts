@@ -230,6 +230,26 @@ describe('storage-loop', function () {
       });
     });
 
+    it('a copy from another backend mounts the new image once, and renames the hostname while it is mounted', async () => {
+      const source = `${lxcpath}.src`;
+      await mkdir(join(source, 'etc'), { recursive: true });
+      await writeFile(join(source, 'etc', 'hostname'), 'd\n');
+      try {
+        await berth.create({ name: 'd', backend: 'dir', source: { kind: 'directory', path: source } });
+        const counted = await createBerth({ modules: [loopModule, dirModule], lxcpath, system: { ...LXC_DEFAULTS, lxcpath, defaultConfig: join(lxcpath, '.none') } });
+        const mounts: string[] = [];
+        counted.events.on('command:started', ({ argv }) => {
+          if (argv[0] === 'mount') mounts.push(argv.join(' '));
+        });
+        const [outcome] = await counted.berth.copy({ source: 'd', targets: ['l'], backend: 'loop', options: { fssize: '64M' } });
+        expect(outcome?.ok, outcome && !outcome.ok ? outcome.error.message : '').to.equal(true);
+        expect(mounts, 'one mount of the new image: the copy and the hostname share it').to.have.length(1);
+        await withAllMounted(['l'], async ([path]) => expect(await readFile(join(path!, 'etc', 'hostname'), 'utf8')).to.equal('l\n'));
+      } finally {
+        await runner.run(['rm', '-rf', source]);
+      }
+    });
+
     it('a copy from a dir container into loop is a 1 GiB ext4 image unless told otherwise', async () => {
       const source = `${lxcpath}.src`;
       await mkdir(source);
