@@ -227,8 +227,9 @@ describe('storage-lvm', function () {
       const [copy] = await counted.copy({ source: 'c1', targets: ['c3'] });
       expect(copy?.ok, describeError(copy?.ok === false ? copy.error : undefined)).to.equal(true);
       // The source's size (lvs) and filesystem (blkid); one lvs for the VG, new name and
-      // pool; no lvs before a mount of an active LV.
-      expect(kinds()).to.deep.equal({ lvs: 2, blkid: 1, lvcreate: 1, 'mkfs.ext4': 1, debugfs: 1, mount: 3, umount: 3, cp: 1 });
+      // pool; no lvs before a mount of an active LV; one mount of each LV (the hostname is
+      // rewritten inside the copy's mount, not by mounting the new LV again).
+      expect(kinds()).to.deep.equal({ lvs: 2, blkid: 1, lvcreate: 1, 'mkfs.ext4': 1, debugfs: 1, mount: 2, umount: 2, cp: 1 });
       expect((await lvmCli.lvInfo(runner, VG, 'c2'))?.attr[4], 'the clone is active').to.equal('a');
     });
 
