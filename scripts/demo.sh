@@ -75,8 +75,7 @@ lxc-ls -P "$lxcpath" -f
 
 cat <<EOF
 
-Clean up with  ./scripts/demo.sh --clean  or by hand (a clone before its base):
-  node $bin -P $lxcpath destroy demo-clone
-  node $bin -P $lxcpath destroy -s demo-copy
-  node $bin -P $lxcpath destroy demo-base
+Clean up with  ./scripts/demo.sh --clean  or by hand (a clone before its base;
+-s: with its snapshots):
+  node $bin -P $lxcpath destroy -s demo-clone demo-copy demo-base
 EOF
