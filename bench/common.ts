@@ -563,6 +563,12 @@ export interface InterleaveOptions<R> {
   commandsOf?(result: R): number | undefined;
 }
 
+/** The order of run `r`: rotated by one each run and reversed on odd runs, so no contender is always first or last. */
+export function interleavedOrder<T>(items: readonly T[], r: number): T[] {
+  const rotated = items.map((_, i) => items[(i + r) % items.length]!);
+  return r % 2 ? rotated.reverse() : rotated;
+}
+
 /**
  * Times each contender `runs` times, interleaved (the order rotated by one each run and
  * reversed on odd runs), with a `sync` and the 1-minute load read before each sample.
@@ -571,9 +577,7 @@ export interface InterleaveOptions<R> {
 export async function measureInterleaved<R>(title: string, contenders: Contender<R>[], runs: number, options: InterleaveOptions<R>): Promise<Series[]> {
   const series = new Map<string, Series>(contenders.map((c) => [c.id, { id: c.id, label: c.label, samples: [] }]));
   for (let r = 0; r < runs; r++) {
-    const rotated = contenders.map((_, i) => contenders[(i + r) % contenders.length]!);
-    const order = r % 2 ? rotated.reverse() : rotated;
-    for (const [position, c] of order.entries()) {
+    for (const [position, c] of interleavedOrder(contenders, r).entries()) {
       const s = series.get(c.id)!;
       if (s.error) continue;
       const tag = `r${r}`;

@@ -34,6 +34,7 @@ import {
   run,
   runCleanups,
   spawnTimed,
+  interleavedOrder,
   setupHostFs,
   timed,
   toolVersion,
@@ -126,10 +127,7 @@ async function measure(title: string, contenders: Contender[], runs: number, hos
   const series = new Map<string, Series>(contenders.map((c) => [c.id, { id: c.id, label: c.label, samples: [] }]));
   const active = [...contenders];
   for (let r = 0; r < runs; r++) {
-    // Alternate the order: rotate by one each run, reversed on odd runs.
-    const rotated = active.map((_, i) => active[(i + r) % active.length]!);
-    const order = r % 2 ? rotated.reverse() : rotated;
-    for (const [position, c] of order.entries()) {
+    for (const [position, c] of interleavedOrder(active, r).entries()) {
       const s = series.get(c.id)!;
       if (s.error) continue;
       const target = c.target(r);

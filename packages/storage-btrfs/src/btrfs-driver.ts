@@ -131,7 +131,7 @@ export class BtrfsDriver implements StorageDriver, SnapshotCapable, NativeCopyCa
       if (code === 'EXDEV' || code === 'ENOTTY') throw new BerthError('NotSupported', `${crossing()} (${code})`, { cause: error });
       throw error;
     }
-    await this.inheritLimit(source.rootfs.source, rootfs, size, facts?.quotas ?? (await this.quotasEnabled(source.rootfs.source, sourceMount)));
+    await this.inheritLimit(source.rootfs.source, rootfs, size, facts?.quotas, sourceMount);
     return { rootfs: { type: this.type, source: rootfs }, dependency: 'none' };
   }
 
@@ -240,10 +240,13 @@ export class BtrfsDriver implements StorageDriver, SnapshotCapable, NativeCopyCa
     }
   }
 
-  /** A clone keeps its source's limit (or gets the one asked for). */
-  private async inheritLimit(source: string, clone: string, size: string | undefined, quotasOn: boolean): Promise<void> {
+  /**
+   * A clone keeps its source's limit (or gets the one asked for). `quotasOn`: what the
+   * snapshot learnt, if anything; else the filesystem is asked, and only when it matters.
+   */
+  private async inheritLimit(source: string, clone: string, size: string | undefined, quotasOn: boolean | undefined, sourceMount: MountEntry | undefined): Promise<void> {
     if (size !== undefined) return this.limit(clone, parseSize(size, 'size'));
-    if (this.runner.dryRun || !quotasOn) return;
+    if (this.runner.dryRun || !(quotasOn ?? (await this.quotasEnabled(source, sourceMount)))) return;
     const figures = btrfs.parseQgroupShow((await btrfs.qgroupShow(this.runner, source)).stdout);
     if (figures?.maxReferenced !== undefined) await btrfs.qgroupLimit(this.runner, clone, figures.maxReferenced);
   }

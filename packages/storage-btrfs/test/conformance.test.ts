@@ -163,8 +163,9 @@ describe('storage-btrfs', function () {
       await berth.create({ name: 'base', backend: 'btrfs' });
       const baseConfig = await readFile(join(lxcpath, 'base', 'config'), 'utf8');
       const second = await makeLoopFilesystem({ fstype: 'btrfs', size: '256M', runner });
-      const places = [await makeTemporaryLxcpath(second.mountpoint), await makeTemporaryLxcpath()];
+      const places: TemporaryLxcpath[] = [];
       try {
+        places.push(await makeTemporaryLxcpath(second.mountpoint), await makeTemporaryLxcpath());
         for (const place of places) {
           await mkdir(join(place.lxcpath, 'base'));
           await writeFile(join(place.lxcpath, 'base', 'config'), baseConfig);

@@ -153,12 +153,17 @@ export function isInside(parent: string, child: string): boolean {
 function writeExclusive(path: string, data: string, mode: number): void {
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
-    const bytes = Buffer.from(data);
-    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    writeAll(fd, data);
     // The umask must not narrow the mode asked for. Looking first is a read, where a
     // chmod is a metadata change (on btrfs, one that waits behind snapshot commits).
     if ((fstatSync(fd).mode & 0o7777) !== mode) fchmodSync(fd, mode);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Writes all of `data` at `fd`'s current offset (a write may take less than it is given). */
+export function writeAll(fd: number, data: string | Buffer): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { LxcConfig } from '../lxc/config.js';
 import type { ContainerRef } from '../lxc/layout.js';
 import { errnoCode } from '../errors.js';
+import { writeAll } from '../host/fs.js';
 
 /** LXC's prefix for generated MAC addresses up to 6.0.3 (Debian 12 ships 5.0.2). */
 export const LXC_MAC_PREFIX = '00:16:3e';
@@ -108,11 +109,6 @@ export function editRootfsFile(root: string, parts: readonly string[], edit: (cu
   } finally {
     closeSync(fd);
   }
-}
-
-function writeAll(fd: number, content: string): void {
-  const data = Buffer.from(content, 'utf8');
-  for (let written = 0; written < data.length; ) written += writeSync(fd, data, written, data.length - written, written);
 }
 
 function lstatOrUndefined(path: string) {

@@ -1,4 +1,4 @@
-import { closeSync, constants, mkdirSync, openSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { lstat, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tryLock } from '@berth/fcntl-lock';
@@ -7,6 +7,7 @@ import type { OperationKind } from '../events.js';
 import type { Volume } from '../contracts/storage.js';
 import type { ContainerRef } from '../lxc/layout.js';
 import { uniqueSuffix } from '../host/unique.js';
+import { writeAll } from '../host/fs.js';
 
 /**
  * A step that undoes one side effect. Steps are data, not closures, so that they can be
@@ -206,9 +207,7 @@ function appendLine(fd: number, value: JournalHeader | JournalChange): void {
   // through the thread pool, where a batch of clones queues it behind their snapshots.
   // No fsync: the journal guards against the process dying (SIGKILL, a crash), and the
   // page cache survives that; an fsync per step cost more than a whole btrfs clone.
-  const data = Buffer.from(`${JSON.stringify(value)}\n`);
-  let written = 0;
-  while (written < data.length) written += writeSync(fd, data, written);
+  writeAll(fd, `${JSON.stringify(value)}\n`);
 }
 
 export interface OrphanedEntry {
