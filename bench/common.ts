@@ -13,6 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_BIN = join(REPO, 'packages/cli/dist/berth.cjs');
+/** How a CLI entry point starts: the bundle is a program (as a user runs it), tsc's bin.js is run by node. */
+export const cliStart = (bin: string): string[] => (bin.endsWith('.cjs') ? [bin] : [process.execPath, bin]);
 // bench/ is no workspace package: resolve dependencies the way the packages do.
 export const fromCore = createRequire(join(REPO, 'packages/core/package.json'));
 export const fromCli = createRequire(join(REPO, 'packages/cli/package.json'));

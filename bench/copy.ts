@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import {
   CLI_BIN,
   REPO,
+  cliStart,
   berthLibCopy,
   checkClean,
   cleanups,
@@ -266,7 +267,7 @@ async function main(): Promise<void> {
         if (haveCli) {
           full.push({
             id: 'berth-cli', label: 'berth copy (CLI)',
-            run: async (t) => { await spawnTimed([process.execPath, args.cli, '-P', host.lxcpath, 'copy', 'base', t]); },
+            run: async (t) => { await spawnTimed([...cliStart(args.cli), '-P', host.lxcpath, 'copy', 'base', t]); },
             rootfsOf: containerDir, target: (r) => `t${r}-cli`, remove: (t) => removeContainer(host, t),
           });
         }
@@ -321,7 +322,7 @@ async function main(): Promise<void> {
           if (haveCli) {
             snap.push({
               id: 'berth-cli', label: 'berth copy -s (CLI)',
-              run: async (t) => { await spawnTimed([process.execPath, args.cli, '-P', host.lxcpath, 'copy', '-s', 'base', t]); },
+              run: async (t) => { await spawnTimed([...cliStart(args.cli), '-P', host.lxcpath, 'copy', '-s', 'base', t]); },
               rootfsOf: containerDir, target: (r) => `s${r}-cli`, remove: snapRemove,
             });
           }
@@ -411,7 +412,7 @@ async function batchClones(host: HostFsSetup, lib: BerthLib, args: Args): Promis
   if (existsSync(args.cli)) {
     const list = names('bc');
     await one('berth-cli', `berth copy -s base bc1..bc${n} (CLI, one process)`, list, async () => {
-      await spawnTimed([process.execPath, args.cli, '-P', host.lxcpath, 'copy', '-s', 'base', ...list], { timeoutMs: timeboxMs });
+      await spawnTimed([...cliStart(args.cli), '-P', host.lxcpath, 'copy', '-s', 'base', ...list], { timeoutMs: timeboxMs });
       return n;
     });
   }
@@ -445,13 +446,13 @@ async function measureStartup(bin: string): Promise<{ nodeBaseline: number; cliH
   const coldCli: number[] = [];
   for (let i = 0; i < 5; i++) {
     warmNode.push((await timed(() => spawnTimed([process.execPath, '-e', '0']))).seconds);
-    warmCli.push((await timed(() => spawnTimed([process.execPath, bin, '--help']))).seconds);
+    warmCli.push((await timed(() => spawnTimed([...cliStart(bin), '--help']))).seconds);
   }
   for (let i = 0; i < 3; i++) {
     await dropCaches();
     coldNode.push((await timed(() => spawnTimed([process.execPath, '-e', '0']))).seconds);
     await dropCaches();
-    coldCli.push((await timed(() => spawnTimed([process.execPath, bin, '--help']))).seconds);
+    coldCli.push((await timed(() => spawnTimed([...cliStart(bin), '--help']))).seconds);
   }
   return { nodeBaseline: median(warmNode), cliHelp: median(warmCli), nodeCold: median(coldNode), cliHelpCold: median(coldCli) };
 }

@@ -43,6 +43,7 @@ import { performance } from 'node:perf_hooks';
 import {
   CLI_BIN,
   REPO,
+  cliStart,
   fmtRatio,
   fromCli,
   importFrom,
@@ -362,8 +363,7 @@ async function main(): Promise<void> {
     log(`base: ${madeBy}; ${fstype}, ${baseLv.sizeBytes} bytes, ${entries} entries`);
     if (!lxcMatches) log(`/etc/lxc/lxc.conf names ${lxcSystem.lvmVg}/${lxcSystem.lvmThinPool}: lxc-copy's full copies land there, not in ${args.vg}/${args.thinpool}`);
 
-    const node = process.execPath;
-    const cliArgv = (...rest: string[]) => [node, args.cli, '-P', lxcpath, ...rest];
+    const cliArgv = (...rest: string[]) => [...cliStart(args.cli), '-P', lxcpath, ...rest];
     const cli = (...rest: string[]) => spawnTimed(cliArgv(...rest), { env: { ...process.env, ...bed.cliEnv } });
     const lib = await makeLib(bed);
     // First calls pay one-off costs (recovery, the driver probe, lazy imports, the page cache): untimed.

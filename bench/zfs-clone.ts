@@ -36,6 +36,7 @@ import { performance } from 'node:perf_hooks';
 import {
   CLI_BIN,
   REPO,
+  cliStart,
   checkClean,
   fmtRatio,
   fromCli,
@@ -324,8 +325,7 @@ async function main(): Promise<void> {
     if (!baseConfig.includes(`lxc.rootfs.path = zfs:${bed.base}`)) throw new Error(`berth create did not make a zfs base:\n${baseConfig}`);
     log(`base: ${bed.base} (made by berth create -B zfs from a ${readdirCount(tree)}-entry tree)`);
 
-    const node = process.execPath;
-    const cliArgv = (...rest: string[]) => [node, args.cli, '-P', lxcpath, ...rest];
+    const cliArgv = (...rest: string[]) => [...cliStart(args.cli), '-P', lxcpath, ...rest];
     const cli = (...rest: string[]) => spawnTimed(cliArgv(...rest), { env: { ...process.env, ...bed.cliEnv } });
     const lib = await makePlainLib(bed, 1);
     const traced = await makeBerthLib(lxcpath, { zfs: true, system, copyConcurrency: 1 });

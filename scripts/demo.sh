@@ -31,7 +31,7 @@ berth() {
     case "$arg" in *[!A-Za-z0-9_./=-]*) shown+=" \"$arg\"" ;; *) shown+=" $arg" ;; esac
   done
   printf '\n$ berth -P %s%s\n' "$lxcpath" "$shown"
-  node "$bin" -P "$lxcpath" "$@"
+  "$bin" -P "$lxcpath" "$@"
 }
 
 remove_demo_containers() {

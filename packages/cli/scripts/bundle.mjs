@@ -18,10 +18,13 @@ const binary = `${dist}berth.cjs`;
 // Builtins that cost milliseconds to load and that most runs never call: commander
 // requires child_process (and with it net and the streams) for executable subcommands
 // berth has none of; node:crypto (and its streams) serves random MAC addresses and a
-// few names. Each gets a stand-in that loads the real module on first use.
+// few names; node:net checks addresses. Each gets a stand-in that loads the real module
+// on first use.
 const LAZY_BUILTINS = [
   { module: 'child_process', importer: /[\\/]commander[\\/]/ },
   { module: 'crypto', importer: /./ },
+  // node:net (with the streams, ~4 ms) serves @berth/core's address checks (isIPv4/isIPv6).
+  { module: 'net', importer: /./ },
 ];
 const lazyBuiltins = {
   name: 'lazy-builtins',
@@ -79,9 +82,20 @@ if (unexpected.length > 0 || dynamicImports.length !== 1) {
 // runs without it.
 await writeFile(
   binary,
-  `#!/usr/bin/env node
+  `#!/bin/sh
+':' //; unset BERTH_NODE_EXTRA_CA_CERTS; [ -z "\${NODE_EXTRA_CA_CERTS+set}" ] || { BERTH_NODE_EXTRA_CA_CERTS=\$NODE_EXTRA_CA_CERTS; export BERTH_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; }; exec node "\$0" "\$@"
 'use strict';
 // berth: runs berth-bundle.cjs, compiled with the V8 code cache beside it (see scripts/bundle.mjs).
+//
+// The two lines above are both sh and JavaScript. Run as a program, sh execs node on this
+// file without NODE_EXTRA_CA_CERTS: Node 20 parses that bundle at start-up (some 50 ms
+// for a system CA file) though berth makes no TLS connection. Node reads the variable
+// only at start-up, so it is put back here for the commands berth runs. To JavaScript the
+// second line is a string and a comment; \`node berth.cjs\` skips the launcher.
+if (process.env.BERTH_NODE_EXTRA_CA_CERTS !== undefined) {
+  process.env.NODE_EXTRA_CA_CERTS = process.env.BERTH_NODE_EXTRA_CA_CERTS;
+  delete process.env.BERTH_NODE_EXTRA_CA_CERTS;
+}
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const { Script } = require('node:vm');

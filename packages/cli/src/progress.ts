@@ -1,25 +1,34 @@
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import type { BerthEventEmitter, OperationProgressed } from '@berth/core';
 
 /**
  * Progress bars drawn from the facade's `operation:progressed` events: one bar per
  * running operation (a multi-target copy shows one per target), removed when the
  * operation ends. Only used on a terminal.
+ *
+ * cli-progress (and the readline it loads) is imported when the display is attached, not
+ * at start-up: most runs draw no bar. Events before it has loaded draw nothing; the next
+ * one draws the bar.
  */
 export class ProgressDisplay {
+  private library: typeof cliProgress | undefined;
   private multibar: cliProgress.MultiBar | undefined;
   private readonly bars = new Map<string, cliProgress.SingleBar>();
 
   constructor(private readonly stream: NodeJS.WritableStream) {}
 
   attach(events: BerthEventEmitter): void {
+    void import('cli-progress').then((loaded) => {
+      this.library = loaded.default;
+    });
     events.on('operation:progressed', (event) => this.update(event));
     events.on('operation:finished', (event) => this.remove(event.id));
     events.on('operation:failed', (event) => this.remove(event.id));
   }
 
   private update(event: OperationProgressed): void {
-    if (event.total === undefined) return; // nothing to draw a bar against yet
+    const cliProgress = this.library;
+    if (event.total === undefined || !cliProgress) return; // nothing to draw a bar against yet
     const payload = { name: event.subject.name, step: event.step, unit: event.unit };
     this.multibar ??= new cliProgress.MultiBar(
       {

@@ -26,7 +26,7 @@ let lxcpath: string;
 let scratch: string;
 
 async function berth(args: readonly string[], options: RunOptions = {}): Promise<Result<{ reject: false }>> {
-  return execa('node', [BIN, ...(options.noLxcpath ? [] : ['-P', lxcpath]), ...args], {
+  return execa(BIN, [...(options.noLxcpath ? [] : ['-P', lxcpath]), ...args], {
     reject: false,
     // A config file of the host must not change what these tests see.
     env: { BERTH_CONFIG: join(scratch, 'no-such-config.json'), ...options.env },
@@ -168,6 +168,47 @@ describe('berth CLI', function () {
       const result = await berth(['--json', 'create']);
       expect(result.exitCode).to.equal(2);
       expect(JSON.parse(String(result.stdout))).to.deep.equal({ error: { code: 'InvalidArgument', message: "missing required argument 'name'" } });
+    });
+  });
+
+  describe('the binary', function () {
+    // A file Node cannot read: Node warns on stderr when it sees this at start-up.
+    const missingCa = { NODE_EXTRA_CA_CERTS: '/nonexistent/berth-test-ca.pem' };
+
+    it('is a program of its own: sh, dash and BusyBox sh start it', async function () {
+      const shells = [['/bin/sh'], ['dash'], ['busybox', 'sh']].filter(([shell]) => existsSync(shell!) || existsSync(`/usr/bin/${shell}`) || existsSync(`/bin/${shell}`));
+      expect(shells.length, 'no shell found').to.be.greaterThan(1);
+      for (const shell of shells) {
+        const result = await execa(shell[0]!, [...shell.slice(1), BIN, '--version'], { reject: false });
+        expect(result.exitCode, `${shell.join(' ')}: ${result.stderr}`).to.equal(0);
+        expect(result.stdout.trim()).to.match(/^\d+\.\d+\.\d+$/);
+      }
+    });
+
+    it('starts node without NODE_EXTRA_CA_CERTS and gives it back to the commands it runs', async function () {
+      // The control: node started on the bundle directly parses the variable, and warns.
+      const direct = await execa('node', [BIN, '--version'], { reject: false, env: missingCa });
+      expect(direct.exitCode).to.equal(0);
+      expect(direct.stderr).to.match(/Ignoring extra certs from `\/nonexistent\/berth-test-ca\.pem`/);
+      const launched = await berth(['--version'], { env: missingCa, noLxcpath: true });
+      expect(launched.exitCode).to.equal(0);
+      expect(String(launched.stderr)).to.equal('');
+      // A template is a command berth runs: it sees the variable as the user set it, and
+      // nothing of the launcher's.
+      const template = join(scratch, 'lxc-envdump');
+      await writeFile(
+        template,
+        [
+          '#!/bin/sh',
+          'while [ $# -gt 0 ]; do [ "$1" = --rootfs ] && rootfs=$2; shift; done',
+          'mkdir -p "$rootfs/etc"',
+          'printf "%s|%s" "${NODE_EXTRA_CA_CERTS-unset}" "${BERTH_NODE_EXTRA_CA_CERTS-unset}" > "$rootfs/etc/ca-env"',
+          '',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      await ok(['create', 'c1', '-t', template], { env: missingCa });
+      expect(await readFile(join(lxcpath, 'c1', 'rootfs', 'etc', 'ca-env'), 'utf8')).to.equal(`${missingCa.NODE_EXTRA_CA_CERTS}|unset`);
     });
   });
 

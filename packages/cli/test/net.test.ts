@@ -23,7 +23,7 @@ describe('berth net', function () {
   let namespaces: TestNamespaces;
 
   async function berth(args: readonly string[]): Promise<Result<{ reject: false }>> {
-    return execa('node', [BIN, '-P', lxcpath, ...args], { reject: false, env, timeout: 120_000 });
+    return execa(BIN, ['-P', lxcpath, ...args], { reject: false, env, timeout: 120_000 });
   }
   async function ok(args: readonly string[]): Promise<string> {
     const result = await berth(args);

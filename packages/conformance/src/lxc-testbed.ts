@@ -63,8 +63,9 @@ export class Lxcpath {
     return new Lxcpath(root, join(root, 'lxc'), createConfig, berthBin);
   }
 
+  /** The argv of a `berth` command on this lxcpath: the binary itself, as a user runs it. */
   berth(...args: string[]): string[] {
-    return ['node', this.berthBin, '-P', this.path, ...args];
+    return [this.berthBin, '-P', this.path, ...args];
   }
 
   lxc(tool: string, name: string, ...args: string[]): string[] {
