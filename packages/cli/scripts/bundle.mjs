@@ -63,6 +63,10 @@ await build({
   define: { 'import.meta.url': 'berthBundleUrl' },
   banner: { js: "const berthBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   legalComments: 'none',
+  // Less to read and to parse at every start-up (about 4 ms here). Names are kept, so
+  // stack traces still name functions; for line numbers run tsc's output, dist/bin.js.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });
 
