@@ -256,7 +256,7 @@ export class LvmDriver implements StorageDriver, SnapshotCapable, SizedCapable, 
     }
     if ((kind === '-' || kind === 'o') && !isContainerSnapshot(target)) {
       const lv = pickLvName(wanted, origin.vg, rows);
-      const room = roundToSector(parsed.fssize !== undefined ? parseSize(parsed.fssize, 'fssize') : info.sizeBytes);
+      const room = parsed.fssize !== undefined ? roundToSector(parseSize(parsed.fssize, 'fssize')) : classicSnapshotRoom(info.sizeBytes);
       await this.makeMountpoint(target, ctx);
       await ctx.onUndo(this.step('removeLv', { vg: origin.vg, lv }));
       await this.lvm(`cannot make a snapshot of ${origin.vg}/${origin.lv}`, () => lvm.classicSnapshot(this.runner, origin.vg, origin.lv, lv, room));
@@ -681,6 +681,19 @@ function createSize(options: LvmOptions): number {
 
 function roundToSector(bytes: number): number {
   return Math.ceil(bytes / SECTOR) * SECTOR;
+}
+
+/**
+ * The copy-on-write store of a classic snapshot that cannot overflow (an overflowed
+ * snapshot is invalid: its data is gone). Each chunk of the origin is copied there at
+ * most once, whichever side writes it, but the store also keeps a 16-byte record per
+ * chunk (1/256 of the data at the smallest, 4 KiB, chunks) and a header chunk: a store
+ * the size of its origin, as LXC makes, fills up before the last chunks are written. A MiB
+ * more covers the header and a part-filled record chunk at chunk sizes up to 512 KiB;
+ * lvcreate trims what cannot be used ("Reducing COW size … down to maximum usable size").
+ */
+function classicSnapshotRoom(originBytes: number): number {
+  return roundToSector(originBytes + Math.ceil(originBytes / 256) + 1024 * 1024);
 }
 
 /** `<lxcpath>/<c>/snaps/snapN`: a container snapshot. */

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -209,6 +210,23 @@ describe('storage-lvm', function () {
       await berth.destroy('c2');
       await berth.destroy('c1');
       expect(await lvmCli.lvInfo(runner, VG, 'c1')).to.equal(undefined);
+    });
+
+    it('a classic snapshot clone has room for every block of its origin: writing all of it leaves the snapshot valid', async () => {
+      await berth.create({ name: 'c1', backend: 'lvm', options: { fssize: '64M', thinpool: 'no-such-pool' } });
+      await copyOne('c1', 'c2', true);
+      expect((await lvmCli.lvInfo(runner, VG, 'c2'))?.attr[0], 'a classic snapshot').to.equal('s');
+      // (A snapshot's lv_size is its store's; the device is as large as the origin.)
+      const device = (await lvmCli.lvInfo(runner, VG, 'c1'))?.sizeBytes ?? 0;
+      // Each 4 KiB chunk written takes an exception in the copy-on-write store, which also
+      // holds the exceptions' own records: a store only as large as the origin overflows,
+      // and an overflowed snapshot is invalid, its data gone.
+      const written = spawnSync('dd', ['if=/dev/zero', `of=/dev/${VG}/c2`, 'bs=1M', `count=${device / MiB}`, 'oflag=direct', 'conv=notrunc'], { encoding: 'utf8' });
+      const after = await lvmCli.lvInfo(runner, VG, 'c2');
+      expect(after?.attr[4], `snapshot state after writing all of it (I: invalid, it overflowed); dd: ${written.stderr}`).to.equal('a');
+      expect(written.status, `dd: ${written.stderr}`).to.equal(0);
+      await berth.destroy('c2');
+      await berth.destroy('c1');
     });
 
     it('a snapshot clone and a full copy of an ext4 LV spawn only the commands they need (one lvs for a clone, no blkid, no vgs)', async () => {

@@ -91,6 +91,25 @@ describe('lvm driver commands', () => {
     expect(undo.map((s) => (s.do === 'driver' ? `${s.action} ${String(s.args.lv)}` : s.do))).to.deep.equal(['removeEmptyDir', 'removeLv c2']);
   });
 
+  it('a classic snapshot clone: a copy-on-write store with room for every chunk of its origin and their records, unless sized', async () => {
+    const origin = 64 * 1024 * 1024;
+    const classicRow = `  ${VG}|base|-wi-a-----|${origin}||||\n`;
+    // 64 MiB, its 16-byte record per 4 KiB chunk (256 KiB), and a MiB for the header.
+    const room = origin + origin / 256 + 1024 * 1024;
+    const { runner, driver } = driverWith([
+      { argv: [...LVS, `${VG}/base`, `${VG}/c2`, `${VG}/lxc`], exitCode: 5, stdout: POOL_ROW(1) + classicRow, stderr: `  Failed to find logical volume "${VG}/c2"\n` },
+      { argv: ['lvcreate', '--yes', '--snapshot', '--size', `${room}b`, '--name', 'c2', `${VG}/base`] },
+      { argv: ['blkid', '-p', '-o', 'value', '-s', 'TYPE', `/dev/${VG}/c2`], stdout: 'ext4\n' },
+      { argv: [...LVS, `${VG}/base`, `${VG}/c3`, `${VG}/lxc`], exitCode: 5, stdout: POOL_ROW(1) + classicRow, stderr: `  Failed to find logical volume "${VG}/c3"\n` },
+      { argv: ['lvcreate', '--yes', '--snapshot', '--size', `${32 * 1024 * 1024}b`, '--name', 'c3', `${VG}/base`] },
+      { argv: ['blkid', '-p', '-o', 'value', '-s', 'TYPE', `/dev/${VG}/c3`], stdout: 'ext4\n' },
+    ]);
+    expect(await driver.snapshot(volume('base'), await ref('c2'), {}, ctx)).to.deep.equal({ rootfs: { type: 'lvm', source: `/dev/${VG}/c2` }, dependency: 'source' });
+    // --fssize sizes the store as the caller asks (LXC's lxc-copy -s -L).
+    expect(await driver.snapshot(volume('base'), await ref('c3'), { fssize: '32M' }, ctx)).to.deep.equal({ rootfs: { type: 'lvm', source: `/dev/${VG}/c3` }, dependency: 'source' });
+    runner.assertDone();
+  });
+
   it('a snapshot clone refuses a pool above the threshold, and reads another pool than the configured one', async () => {
     const { runner, driver } = driverWith([
       { argv: [...LVS, `${VG}/base`, `${VG}/c2`, `${VG}/lxc`], exitCode: 5, stdout: POOL_ROW(95) + THIN_ROW('base'), stderr: `  Failed to find logical volume "${VG}/c2"\n` },
