@@ -77,5 +77,5 @@ cat <<EOF
 
 Clean up with  ./scripts/demo.sh --clean  or by hand (a clone before its base;
 -s: with its snapshots):
-  node $bin -P $lxcpath destroy -s demo-clone demo-copy demo-base
+  $bin -P $lxcpath destroy -s demo-clone demo-copy demo-base
 EOF
