@@ -92,8 +92,8 @@ await writeFile(
 // berth: runs berth-bundle.cjs, compiled with the V8 code cache beside it (see scripts/bundle.mjs).
 //
 // The two lines above are both sh and JavaScript. Run as a program, sh execs node on this
-// file without NODE_EXTRA_CA_CERTS: Node 20 parses that bundle at start-up (some 50 ms
-// for a system CA file) though berth makes no TLS connection. Node reads the variable
+// file without NODE_EXTRA_CA_CERTS: Node 20 parses every certificate in that file at
+// start-up (some 50 ms for the system's CA list) though berth makes no TLS connection. Node reads the variable
 // only at start-up, so it is put back here for the commands berth runs. To JavaScript the
 // second line is a string and a comment; \`node berth.cjs\` skips the launcher.
 if (process.env.BERTH_NODE_EXTRA_CA_CERTS !== undefined) {

@@ -18,9 +18,12 @@ export class ProgressDisplay {
   constructor(private readonly stream: NodeJS.WritableStream) {}
 
   attach(events: BerthEventEmitter): void {
-    void import('cli-progress').then((loaded) => {
-      this.library = loaded.default;
-    });
+    import('cli-progress').then(
+      (loaded) => {
+        this.library = loaded.default;
+      },
+      () => undefined, // no bars, then: the operation itself goes on
+    );
     events.on('operation:progressed', (event) => this.update(event));
     events.on('operation:finished', (event) => this.remove(event.id));
     events.on('operation:failed', (event) => this.remove(event.id));
