@@ -62,5 +62,5 @@ step "mocha $*"
 ./node_modules/.bin/mocha "$@" >"$results/mocha.log" 2>&1
 status=$?
 step "mocha exited $status"
-# Killed by a signal: what the kernel logged about it (where a segfault hit) for the host.
-if [ "$status" -gt 128 ]; then dmesg | grep -iE 'segfault|traps:|general protection' | tail -n 5 >"$results/crash.log"; fi
+# Killed by a signal: the kernel's last words (where a segfault hit, if it said) for the host.
+if [ "$status" -gt 128 ]; then dmesg 2>&1 | tail -n 12 >"$results/crash.log"; fi

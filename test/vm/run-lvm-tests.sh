@@ -164,7 +164,7 @@ if [ "$bench" -eq 0 ] && [ "$timed_out" -eq 0 ] && [ -z "$(grep -E '^[0-9]+ pass
   first_status=$(cat "$work/results/status" 2>/dev/null || echo none)
   if [ "$first_status" != none ] && [ "$first_status" -gt 128 ] 2>/dev/null; then
     berth_log "mocha died by signal $((first_status - 128)) in the VM after ${elapsed}s, before any test summary; booting once more"
-    [ -s "$work/results/crash.log" ] && sed 's/^/==>   guest kernel: /' "$work/results/crash.log" >&2
+    if [ -s "$work/results/crash.log" ]; then sed 's/^/==>   guest dmesg: /' "$work/results/crash.log" >&2; fi
     rm -rf "${work:?}/results" && mkdir -p "$work/results"
     boot_vm
   fi
