@@ -689,8 +689,8 @@ function roundToSector(bytes: number): number {
  * most once, whichever side writes it, but the store also keeps a 16-byte record per
  * chunk (1/256 of the data at the smallest, 4 KiB, chunks) and a header chunk: a store
  * the size of its origin, as LXC makes, fills up before the last chunks are written. A MiB
- * more covers the header and a part-filled record chunk at chunk sizes up to 512 KiB;
- * lvcreate trims what cannot be used ("Reducing COW size … down to maximum usable size").
+ * more covers the header and a part-filled record chunk at chunk sizes up to 512 KiB: at
+ * most that MiB and the extent rounding go unused.
  */
 function classicSnapshotRoom(originBytes: number): number {
   return roundToSector(originBytes + Math.ceil(originBytes / 256) + 1024 * 1024);

@@ -251,11 +251,9 @@ export class JournalRecord {
     try {
       unlinkSync(this.path);
     } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') {
-        closeSync(this.fd);
-        throw error;
-      }
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    } finally {
+      closeSync(this.fd);
     }
-    closeSync(this.fd);
   }
 }
